@@ -1,0 +1,81 @@
+import type { ConfigInput } from '../config/schema.js';
+import { readConfigInput, validateConfig, withOverrides } from '../config/load.js';
+import { createExportPipeline, type ExportTimeSource } from '../export/create-export-pipeline.js';
+import { flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
+import { runReplay, type ReplayProgress } from '../replay/run-replay.js';
+import { formatReplaySummary } from './format-replay-summary.js';
+import { parseCommandArgs } from './parse-command-args.js';
+import { REPLAY_USAGE } from './usage.js';
+import { EXIT_INPUT_DAMAGED, EXIT_OK, UsageError } from './usage-error.js';
+
+/** Progress lines at most this often, and only once a replay has run this long. */
+const PROGRESS_INTERVAL_MS = 2_000;
+const DEFAULT_OUT_FILE = 'flows.ipfix';
+
+export async function runReplayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      collector: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      config: { type: 'string' },
+      'export-time': { type: 'string' },
+      'summary-json': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    REPLAY_USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(`${REPLAY_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length === 0) throw new UsageError('no capture FILE given', REPLAY_USAGE);
+  const exportTime = parseExportTime(values['export-time']);
+
+  const fileInput: ConfigInput = values.config ? readConfigInput(values.config) : {};
+  const overrides: ConfigInput = { export: {} };
+  if (values.collector) overrides.export!.collectors = values.collector;
+  if (values.out) overrides.export!.file = values.out;
+  let config = validateConfig(withOverrides(fileInput, overrides), values.config ?? 'command line');
+  if (config.export.collectors.length === 0 && config.export.file === null) {
+    config = validateConfig(withOverrides(fileInput, { export: { file: DEFAULT_OUT_FILE } }), values.config ?? 'command line');
+  }
+
+  const pipeline = createExportPipeline(config, { exportTime });
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const quiet = values.quiet === true || values['summary-json'] === true;
+  let lastProgressMs = 0;
+  const onProgress = (progress: ReplayProgress) => {
+    if (progress.elapsedMs < PROGRESS_INTERVAL_MS || progress.elapsedMs - lastProgressMs < PROGRESS_INTERVAL_MS) return;
+    lastProgressMs = progress.elapsedMs;
+    const share = progress.totalBytes ? ` ${((progress.bytesRead / progress.totalBytes) * 100).toFixed(0)}%` : '';
+    const rate = Math.round(progress.packets / (progress.elapsedMs / 1000));
+    process.stderr.write(`tapflow: ${progress.file}${share}, ${progress.packets} packets, ${rate} packets/s\n`);
+  };
+
+  try {
+    const summary = await runReplay(positionals, flowMeterOptionsFromConfig(config), pipeline, {
+      signal: abort.signal,
+      ...(quiet ? {} : { onProgress }),
+    });
+    await pipeline.close();
+    const destinations = [...config.export.collectors.map((c) => `udp://${c}`), ...(config.export.file ? [config.export.file] : [])];
+    if (values['summary-json']) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
+    else process.stdout.write(formatReplaySummary(summary, destinations));
+    return summary.files.some((f) => f.error !== null) ? EXIT_INPUT_DAMAGED : EXIT_OK;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
+function parseExportTime(value: string | undefined): ExportTimeSource {
+  if (value === undefined || value === 'now') return 'now';
+  if (value === 'packet') return 'packet';
+  if (/^\d{1,10}$/.test(value) && Number(value) <= 0xffff_ffff) return Number(value);
+  throw new UsageError(`--export-time must be 'now', 'packet' or UNIX seconds, got '${value}'`, REPLAY_USAGE);
+}

@@ -1,0 +1,38 @@
+/** Help texts, one per command; kept beside the parsers so options and help change together. */
+export const MAIN_USAGE = `tapflow — lightweight network flow probe (pcap/pcapng → flows → IPFIX)
+
+Usage:
+  tapflow replay FILE... [options]     replay capture files (pcap, pcapng, '-' for stdin) into IPFIX
+  tapflow inspect FILE.ipfix [--json]  print the flow records of an IPFIX file
+  tapflow check-config FILE            validate a configuration file (exit 0 valid, 1 invalid)
+  tapflow --help | --version
+
+Run 'tapflow COMMAND --help' for a command's options.
+Exit codes: 0 success, 1 usage or configuration error, 2 input file corrupt or truncated
+(flows read before the damage are still exported), 3 export failed.`;
+
+export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
+
+Reads pcap/pcapng files (or '-' for stdin) in order as one input, meters flows with the packet
+timestamps as the clock, and exports every flow as IPFIX. With no --collector and no --out, the
+records go to flows.ipfix in the current directory.
+
+Options:
+  --collector HOST:PORT   send IPFIX over UDP to this collector (repeatable; [IPV6]:PORT)
+  --out FILE.ipfix        write an IPFIX file (RFC 5655)
+  --config FILE           configuration file (JSON, see probe-config/); flags override it
+  --export-time WHEN      IPFIX export time: 'now' (default), 'packet' (the replay clock), or a
+                          fixed UNIX time in seconds (byte-identical replays)
+  --summary-json          print the final summary as one JSON object instead of text
+  --quiet                 no progress lines
+  -h, --help              this help`;
+
+export const INSPECT_USAGE = `Usage: tapflow inspect FILE.ipfix [--json]
+
+Prints the data records of an IPFIX file (RFC 5655) as a table, or with --json one JSON object
+per record per line, keyed by IANA information element names.`;
+
+export const CHECK_CONFIG_USAGE = `Usage: tapflow check-config FILE
+
+Validates a tapflow configuration file against probe-config/tapflow.schema.json's rules and prints
+every problem with its JSON path. Exit 0 when valid, 1 when not.`;

@@ -1,0 +1,122 @@
+import * as z from 'zod';
+import * as D from './defaults.js';
+
+/**
+ * The single source of truth for tapflow's configuration: TypeScript types, validation (every
+ * error with its path, unknown keys rejected) and the JSON Schema in probe-config/ are all derived
+ * from these definitions. Every new key goes here, with a description, unit and default.
+ */
+
+const milliseconds = (description: string, fallback: number) =>
+  z.number().int().min(1).max(7 * 24 * 3_600_000).default(fallback).describe(`${description} (milliseconds)`);
+
+const collectorAddress = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT or [IPV6]:PORT')
+  .describe('An IPFIX collector over UDP, HOST:PORT or [IPV6]:PORT');
+
+const idleTimeouts = z
+  .strictObject({
+    tcp: milliseconds('Idle timeout of TCP flows', D.IDLE_TIMEOUT_TCP_MS),
+    tcpFin: milliseconds('Timeout after FIN was seen in both directions', D.TCP_FIN_TIMEOUT_MS),
+    tcpRst: milliseconds('Timeout after an RST', D.TCP_RST_TIMEOUT_MS),
+    udp: milliseconds('Idle timeout of UDP flows', D.IDLE_TIMEOUT_UDP_MS),
+    icmp: milliseconds('Idle timeout of ICMP and ICMPv6 flows', D.IDLE_TIMEOUT_ICMP_MS),
+    other: milliseconds('Idle timeout of flows of any other protocol', D.IDLE_TIMEOUT_OTHER_MS),
+  })
+  .prefault({})
+  .describe('Per-protocol idle timeouts: a flow with no packet for this long is exported (flowEndReason 1, or 3 after FIN/RST)');
+
+const flowTable = z
+  .strictObject({
+    maxFlows: z
+      .number()
+      .int()
+      .min(16)
+      .max(16_777_216)
+      .default(D.MAX_FLOWS)
+      .describe('Flow-table capacity, preallocated at start (flows). When full, the flow closest to its timeout is exported with flowEndReason 5 (lackOfResources)'),
+    activeTimeoutMs: milliseconds('Active timeout: a longer flow is exported in parts (flowEndReason 2)', D.ACTIVE_TIMEOUT_MS),
+    idleTimeoutMs: idleTimeouts,
+    expiryTickMs: milliseconds('How often expiry runs, on the packet clock in replay', D.EXPIRY_TICK_MS),
+  })
+  .prefault({})
+  .describe('The bounded flow table');
+
+const decoder = z
+  .strictObject({
+    fragmentMapEntries: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_048_576)
+      .default(D.FRAGMENT_MAP_ENTRIES)
+      .describe('Capacity of the map that attributes non-first IP fragments to their flow (entries)'),
+    fragmentTimeoutMs: milliseconds('How long a first fragment is remembered', D.FRAGMENT_TIMEOUT_MS),
+  })
+  .prefault({})
+  .describe('Packet decoding');
+
+const ipfix = z
+  .strictObject({
+    observationDomainId: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffff_ffff)
+      .default(D.IPFIX_OBSERVATION_DOMAIN_ID)
+      .describe('IPFIX observation domain id written in every message header'),
+    mtuBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(65_507)
+      .default(D.IPFIX_MTU_BYTES)
+      .describe('Largest IPFIX message (bytes, IPFIX header included; UDP/IP headers not included)'),
+    templateRefreshMessages: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(D.TEMPLATE_REFRESH_MESSAGES)
+      .describe('Over UDP, templates are resent after this many messages'),
+    templateRefreshMs: milliseconds('Over UDP, templates are resent after this long', D.TEMPLATE_REFRESH_MS),
+  })
+  .prefault({})
+  .describe('IPFIX encoding');
+
+const exportTarget = z
+  .strictObject({
+    collectors: z.array(collectorAddress).max(16).default([]).describe('IPFIX collectors over UDP'),
+    file: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Write IPFIX messages to this file (RFC 5655); null for none'),
+  })
+  .prefault({})
+  .describe('Where flow records go');
+
+const log = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level'),
+  })
+  .prefault({})
+  .describe('Structured JSON logs (pino) on stderr');
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors'),
+    flowTable,
+    decoder,
+    ipfix,
+    export: exportTarget,
+    log,
+  })
+  .describe('tapflow probe configuration');
+
+/** The validated, defaults-applied configuration. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file may contain (every key optional where it has a default). */
+export type ConfigInput = z.input<typeof configSchema>;

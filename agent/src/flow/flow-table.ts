@@ -1,0 +1,342 @@
+import type { PacketView } from '../decode/packet-view.js';
+import { FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
+import { hashFlowKey } from './flow-hash.js';
+import { FlowIndex } from './flow-index.js';
+import { FlowStore, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
+import { SlotLists } from './slot-lists.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TIMEOUT_CLASS_COUNT, TimeoutClass, timeoutClassOf } from './timeout-class.js';
+
+export interface FlowTableOptions {
+  maxFlows: number;
+  activeTimeoutUs: number;
+  /** Idle timeout per TimeoutClass, in µs. */
+  idleTimeoutUs: { tcp: number; tcpFin: number; tcpRst: number; udp: number; icmp: number; other: number };
+  /** Hash seed; random when omitted (tests may fix it). */
+  hashSeed?: number;
+}
+
+const TCP_FLAG_FIN = 0x01;
+const TCP_FLAG_SYN = 0x02;
+const TCP_FLAG_RST = 0x04;
+const TCP_FLAG_ACK = 0x10;
+
+/** Counters of the table, read by reports and health; plain numbers, never reset. */
+export class FlowTableCounters {
+  flowsCreated = 0;
+  /** Flows exported early because the table was full (flowEndReason 5). */
+  evictions = 0;
+  /** TCP flows restarted because a new SYN reused the 5-tuple of a finished connection. */
+  tcpPortReuses = 0;
+  /** Records exported, indexed by flowEndReason (1..5). */
+  readonly recordsByEndReason = new Float64Array(6);
+}
+
+/**
+ * The bounded flow table: one entry per connection (both directions) keyed by IP version,
+ * addresses, ports, protocol, VLAN and interface, in preallocated columns (FlowStore) with an
+ * open-addressing index and O(1) expiry lists. update() is the per-packet path and allocates nothing.
+ *
+ * Expiry (softflowd's rules, exact deadlines instead of a periodic scan):
+ * - idle: no packet for the class's idle timeout → flowEndReason 1 (3 for TCP after FIN both ways or RST);
+ * - active: a record older than activeTimeoutUs is exported (reason 2) and the flow goes on with fresh counters;
+ * - full table: the flow nearest its idle deadline is exported whole with reason 5 and counted;
+ * - flushAll(): every flow, reason 4 (end of input, SIGTERM) unless told otherwise.
+ * Each flow is exported as up to two unidirectional records (A→B, then B→A; empty directions skipped).
+ */
+export class FlowTable {
+  readonly store: FlowStore;
+  readonly counters = new FlowTableCounters();
+  private readonly index: FlowIndex;
+  /** Lists 0..5: by timeout class, ordered by last activity. */
+  private readonly idleLists: SlotLists;
+  /** One list ordered by record start, for the active timeout. */
+  private readonly activeList: SlotLists;
+  private readonly idleTimeoutUs: Float64Array;
+  private readonly activeTimeoutUs: number;
+  private readonly seed: number;
+  private readonly record = new FlowRecord();
+  private readonly sink: FlowRecordSink;
+
+  constructor(options: FlowTableOptions, sink: FlowRecordSink) {
+    const capacity = options.maxFlows;
+    this.store = new FlowStore(capacity);
+    this.index = new FlowIndex(capacity, this.store.hash);
+    this.idleLists = new SlotLists(capacity, TIMEOUT_CLASS_COUNT);
+    this.activeList = new SlotLists(capacity, 1);
+    const t = options.idleTimeoutUs;
+    this.idleTimeoutUs = new Float64Array([t.tcp, t.tcpFin, t.tcpRst, t.udp, t.icmp, t.other]);
+    this.activeTimeoutUs = options.activeTimeoutUs;
+    this.seed = options.hashSeed ?? (Math.random() * 0x1_0000_0000) >>> 0;
+    this.sink = sink;
+  }
+
+  get activeFlows(): number {
+    return this.store.used;
+  }
+
+  /**
+   * Accounts one decoded packet. tsUs is the packet's timestamp (record times); nowUs is the meter's
+   * monotonic clock (expiry order).
+   */
+  update(view: PacketView, interfaceId: number, tsUs: number, nowUs: number): void {
+    const s = this.store;
+    const hash = hashFlowKey(
+      this.seed, view.ipVersion, view.protocol, view.vlanId, interfaceId,
+      view.srcAddr, view.srcPort, view.dstAddr, view.dstPort,
+    );
+    let slot = this.find(view, interfaceId, hash);
+    let forward = true;
+    if (slot >= 0) {
+      forward = this.matchesForward(slot, view);
+      if (view.protocol === PROTO_TCP && this.isTcpPortReuse(slot, view.tcpFlags)) {
+        this.counters.tcpPortReuses++;
+        this.exportAndFree(slot, FlowEndReason.END_OF_FLOW);
+        slot = -1;
+        forward = true;
+      }
+    }
+    if (slot < 0) slot = this.create(view, interfaceId, hash, tsUs, nowUs);
+
+    if (forward) {
+      s.packetsFwd[slot]! += 1;
+      s.octetsFwd[slot]! += view.ipLength;
+      s.tcpFlagsFwd[slot]! |= view.tcpFlags;
+      if (view.ttl < s.minTtlFwd[slot]!) s.minTtlFwd[slot] = view.ttl;
+      if (view.ttl > s.maxTtlFwd[slot]!) s.maxTtlFwd[slot] = view.ttl;
+      if (s.packetsFwd[slot] === 1) {
+        s.tosFwd[slot] = view.tos;
+        s.srcMacFwd[slot] = view.srcMac;
+        s.dstMacFwd[slot] = view.dstMac;
+        s.firstUsFwd[slot] = tsUs;
+        s.lastUsFwd[slot] = tsUs;
+      } else {
+        if (tsUs < s.firstUsFwd[slot]!) s.firstUsFwd[slot] = tsUs;
+        if (tsUs > s.lastUsFwd[slot]!) s.lastUsFwd[slot] = tsUs;
+      }
+    } else {
+      s.packetsRev[slot]! += 1;
+      s.octetsRev[slot]! += view.ipLength;
+      s.tcpFlagsRev[slot]! |= view.tcpFlags;
+      if (view.ttl < s.minTtlRev[slot]!) s.minTtlRev[slot] = view.ttl;
+      if (view.ttl > s.maxTtlRev[slot]!) s.maxTtlRev[slot] = view.ttl;
+      if (s.packetsRev[slot] === 1) {
+        s.tosRev[slot] = view.tos;
+        s.srcMacRev[slot] = view.srcMac;
+        s.dstMacRev[slot] = view.dstMac;
+        s.firstUsRev[slot] = tsUs;
+        s.lastUsRev[slot] = tsUs;
+      } else {
+        if (tsUs < s.firstUsRev[slot]!) s.firstUsRev[slot] = tsUs;
+        if (tsUs > s.lastUsRev[slot]!) s.lastUsRev[slot] = tsUs;
+      }
+    }
+
+    let timeoutClass = this.idleLists.listOf[slot]!;
+    if (view.protocol === PROTO_TCP) {
+      const flags = view.tcpFlags;
+      if ((flags & TCP_FLAG_RST) !== 0) s.tcpState[slot]! |= TCP_RST;
+      if ((flags & TCP_FLAG_FIN) !== 0) s.tcpState[slot]! |= forward ? TCP_FIN_FWD : TCP_FIN_REV;
+      const state = s.tcpState[slot]!;
+      timeoutClass =
+        (state & TCP_RST) !== 0 ? TimeoutClass.TCP_RST
+        : (state & (TCP_FIN_FWD | TCP_FIN_REV)) === (TCP_FIN_FWD | TCP_FIN_REV) ? TimeoutClass.TCP_FIN
+        : TimeoutClass.TCP;
+    }
+    s.lastActivityUs[slot] = nowUs;
+    this.idleLists.moveToTail(timeoutClass, slot);
+  }
+
+  /** Exports what is due at nowUs: idle flows (whole) and records past the active timeout. */
+  expire(nowUs: number): void {
+    const s = this.store;
+    for (let c = 0; c < TIMEOUT_CLASS_COUNT; c++) {
+      const timeout = this.idleTimeoutUs[c]!;
+      const reason = c === TimeoutClass.TCP_FIN || c === TimeoutClass.TCP_RST ? FlowEndReason.END_OF_FLOW : FlowEndReason.IDLE_TIMEOUT;
+      for (let slot = this.idleLists.head(c); slot !== -1 && s.lastActivityUs[slot]! + timeout <= nowUs; slot = this.idleLists.head(c)) {
+        this.exportAndFree(slot, reason);
+      }
+    }
+    for (let slot = this.activeList.head(0); slot !== -1 && s.recordStartUs[slot]! + this.activeTimeoutUs <= nowUs; slot = this.activeList.head(0)) {
+      this.emitRecords(slot, FlowEndReason.ACTIVE_TIMEOUT);
+      s.resetCounters(slot);
+      s.recordStartUs[slot] = nowUs;
+      this.activeList.moveToTail(0, slot);
+    }
+  }
+
+  /** Exports every flow and empties the table (end of input, SIGTERM, an explicit flush). */
+  flushAll(reason: number = FlowEndReason.FORCED_END): void {
+    for (let c = 0; c < TIMEOUT_CLASS_COUNT; c++) {
+      for (let slot = this.idleLists.head(c); slot !== -1; slot = this.idleLists.head(c)) this.exportAndFree(slot, reason);
+    }
+  }
+
+  private find(view: PacketView, interfaceId: number, hash: number): number {
+    const { buckets, mask } = this.index;
+    const s = this.store;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const entry = buckets[i]!;
+      if (entry === 0) return -1;
+      const slot = entry - 1;
+      if (
+        s.hash[slot] === hash &&
+        s.ipVersion[slot] === view.ipVersion &&
+        s.protocol[slot] === view.protocol &&
+        s.vlanId[slot] === view.vlanId &&
+        s.interfaceId[slot] === interfaceId &&
+        (this.matchesForward(slot, view) || this.matchesReverse(slot, view))
+      ) {
+        return slot;
+      }
+    }
+  }
+
+  private matchesForward(slot: number, view: PacketView): boolean {
+    const s = this.store;
+    return (
+      s.portA[slot] === view.srcPort &&
+      s.portB[slot] === view.dstPort &&
+      sameAddress(s.addrA, slot, view.srcAddr, view.ipVersion) &&
+      sameAddress(s.addrB, slot, view.dstAddr, view.ipVersion)
+    );
+  }
+
+  private matchesReverse(slot: number, view: PacketView): boolean {
+    const s = this.store;
+    return (
+      s.portA[slot] === view.dstPort &&
+      s.portB[slot] === view.srcPort &&
+      sameAddress(s.addrA, slot, view.dstAddr, view.ipVersion) &&
+      sameAddress(s.addrB, slot, view.srcAddr, view.ipVersion)
+    );
+  }
+
+  /** A bare SYN on a connection that already ended (FIN both ways or RST) starts a new flow. */
+  private isTcpPortReuse(slot: number, flags: number): boolean {
+    if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) !== TCP_FLAG_SYN) return false;
+    const state = this.store.tcpState[slot]!;
+    return (state & TCP_RST) !== 0 || (state & (TCP_FIN_FWD | TCP_FIN_REV)) === (TCP_FIN_FWD | TCP_FIN_REV);
+  }
+
+  private create(view: PacketView, interfaceId: number, hash: number, tsUs: number, nowUs: number): number {
+    let slot = this.store.allocate();
+    if (slot < 0) {
+      this.evictNearestDeadline();
+      slot = this.store.allocate();
+    }
+    const s = this.store;
+    s.ipVersion[slot] = view.ipVersion;
+    s.protocol[slot] = view.protocol;
+    s.vlanId[slot] = view.vlanId;
+    s.interfaceId[slot] = interfaceId;
+    const base = slot * 4;
+    for (let i = 0; i < 4; i++) {
+      s.addrA[base + i] = view.srcAddr[i]!;
+      s.addrB[base + i] = view.dstAddr[i]!;
+    }
+    s.portA[slot] = view.srcPort;
+    s.portB[slot] = view.dstPort;
+    s.hash[slot] = hash;
+    s.resetCounters(slot);
+    s.tcpState[slot] = 0;
+    s.recordStartUs[slot] = nowUs;
+    s.lastActivityUs[slot] = nowUs;
+    s.firstUsRev[slot] = tsUs;
+    s.lastUsRev[slot] = tsUs;
+    this.index.insert(slot, hash);
+    this.idleLists.pushTail(timeoutClassOf(view.protocol), slot);
+    this.activeList.pushTail(0, slot);
+    this.counters.flowsCreated++;
+    return slot;
+  }
+
+  /** Frees one slot: the flow whose idle deadline comes first, across classes. */
+  private evictNearestDeadline(): void {
+    let victim = -1;
+    let victimDeadline = Infinity;
+    for (let c = 0; c < TIMEOUT_CLASS_COUNT; c++) {
+      const slot = this.idleLists.head(c);
+      if (slot === -1) continue;
+      const deadline = this.store.lastActivityUs[slot]! + this.idleTimeoutUs[c]!;
+      if (deadline < victimDeadline) {
+        victimDeadline = deadline;
+        victim = slot;
+      }
+    }
+    this.counters.evictions++;
+    this.exportAndFree(victim, FlowEndReason.LACK_OF_RESOURCES);
+  }
+
+  private exportAndFree(slot: number, reason: number): void {
+    this.emitRecords(slot, reason);
+    this.index.remove(slot, this.store.hash[slot]!);
+    this.idleLists.remove(slot);
+    this.activeList.remove(slot);
+    this.store.release(slot);
+  }
+
+  /** Hands the sink one record per direction that saw packets since the last record. */
+  private emitRecords(slot: number, reason: number): void {
+    const s = this.store;
+    if (s.packetsFwd[slot]! > 0) {
+      this.fillRecord(slot, true, reason);
+      this.sink.add(this.record);
+      this.counters.recordsByEndReason[reason]!++;
+    }
+    if (s.packetsRev[slot]! > 0) {
+      this.fillRecord(slot, false, reason);
+      this.sink.add(this.record);
+      this.counters.recordsByEndReason[reason]!++;
+    }
+  }
+
+  private fillRecord(slot: number, forward: boolean, reason: number): void {
+    const s = this.store;
+    const r = this.record;
+    const base = slot * 4;
+    const src = forward ? s.addrA : s.addrB;
+    const dst = forward ? s.addrB : s.addrA;
+    for (let i = 0; i < 4; i++) {
+      r.srcAddr[i] = src[base + i]!;
+      r.dstAddr[i] = dst[base + i]!;
+    }
+    r.ipVersion = s.ipVersion[slot]!;
+    r.protocol = s.protocol[slot]!;
+    r.srcPort = forward ? s.portA[slot]! : s.portB[slot]!;
+    r.dstPort = forward ? s.portB[slot]! : s.portA[slot]!;
+    r.icmpTypeCode = r.protocol === PROTO_ICMP || r.protocol === PROTO_ICMPV6 ? r.dstPort : 0;
+    r.vlanId = s.vlanId[slot]!;
+    r.ingressInterface = s.interfaceId[slot]!;
+    r.endReason = reason;
+    if (forward) {
+      r.packets = s.packetsFwd[slot]!;
+      r.octets = s.octetsFwd[slot]!;
+      r.tcpFlags = s.tcpFlagsFwd[slot]!;
+      r.tos = s.tosFwd[slot]!;
+      r.minTtl = s.minTtlFwd[slot]!;
+      r.maxTtl = s.maxTtlFwd[slot]!;
+      r.srcMac = s.srcMacFwd[slot]!;
+      r.dstMac = s.dstMacFwd[slot]!;
+      r.startMs = Math.floor(s.firstUsFwd[slot]! / 1000);
+      r.endMs = Math.floor(s.lastUsFwd[slot]! / 1000);
+    } else {
+      r.packets = s.packetsRev[slot]!;
+      r.octets = s.octetsRev[slot]!;
+      r.tcpFlags = s.tcpFlagsRev[slot]!;
+      r.tos = s.tosRev[slot]!;
+      r.minTtl = s.minTtlRev[slot]!;
+      r.maxTtl = s.maxTtlRev[slot]!;
+      r.srcMac = s.srcMacRev[slot]!;
+      r.dstMac = s.dstMacRev[slot]!;
+      r.startMs = Math.floor(s.firstUsRev[slot]! / 1000);
+      r.endMs = Math.floor(s.lastUsRev[slot]! / 1000);
+    }
+  }
+}
+
+function sameAddress(column: Uint32Array, slot: number, addr: Uint32Array, ipVersion: number): boolean {
+  const base = slot * 4;
+  if (column[base] !== addr[0]) return false;
+  if (ipVersion !== 6) return true;
+  return column[base + 1] === addr[1] && column[base + 2] === addr[2] && column[base + 3] === addr[3];
+}

@@ -1,0 +1,106 @@
+import { CaptureFileError, readCaptureFile, type CaptureReadResult } from '../capture/capture-file-reader.js';
+import type { ExportPipeline } from '../export/export-pipeline.js';
+import { isMalformed, DecodeStatus } from '../decode/decode-status.js';
+import { FlowMeter, type FlowMeterOptions } from '../meter/flow-meter.js';
+
+export interface ReplayProgress {
+  file: string;
+  bytesRead: number;
+  totalBytes: number | null;
+  packets: number;
+  elapsedMs: number;
+}
+
+export interface ReplayOptions {
+  onProgress?: (progress: ReplayProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReplaySummary {
+  files: { path: string; format: string | null; packets: number; anomalies: Record<string, number>; error: { code: string; offset: number; message: string } | null }[];
+  packets: number;
+  meteredPackets: number;
+  meteredOctets: number;
+  flows: number;
+  records: number;
+  recordsByEndReason: Record<string, number>;
+  evictions: number;
+  malformed: Record<string, number>;
+  malformedTotal: number;
+  ignored: Record<string, number>;
+  fragments: { attributed: number; unattributed: number };
+  export: ReturnType<ExportPipeline['stats']>;
+  elapsedMs: number;
+  packetsPerSecond: number;
+  /** True when reading stopped early on a corrupt/truncated file or a signal. */
+  incomplete: boolean;
+}
+
+const END_REASON_NAMES = ['', 'idleTimeout', 'activeTimeout', 'endOfFlow', 'forcedEnd', 'lackOfResources'];
+
+/**
+ * Replays capture files through one flow meter into an export pipeline. Files are read in order
+ * as one continuous input; the packet timestamps drive the clock. A corrupt or truncated file
+ * stops the replay there, and every flow read before it is still exported (forcedEnd).
+ */
+export async function runReplay(files: readonly string[], meterOptions: FlowMeterOptions, pipeline: ExportPipeline, options: ReplayOptions = {}): Promise<ReplaySummary> {
+  const meter = new FlowMeter(meterOptions, pipeline.sink);
+  const started = performance.now();
+  const summaryFiles: ReplaySummary['files'] = [];
+  let incomplete = false;
+
+  for (const path of files) {
+    if (options.signal?.aborted) {
+      incomplete = true;
+      break;
+    }
+    const onProgress = options.onProgress;
+    try {
+      const result: CaptureReadResult = await readCaptureFile(path, meter.handlePacket, {
+        afterChunk: () => pipeline.drain(),
+        ...(onProgress
+          ? { onProgress: (bytesRead: number, totalBytes: number | null) => onProgress({ file: path, bytesRead, totalBytes, packets: meter.counters.packets, elapsedMs: performance.now() - started }) }
+          : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      summaryFiles.push({ path, format: result.format, packets: result.packets, anomalies: result.anomalies, error: null });
+    } catch (error) {
+      if (!(error instanceof CaptureFileError)) throw error as Error;
+      summaryFiles.push({ path, format: null, packets: error.packetsBefore, anomalies: {}, error: { code: error.code, offset: error.offset, message: error.message } });
+      incomplete = true;
+      break;
+    }
+  }
+  if (options.signal?.aborted) incomplete = true;
+
+  meter.flushAll();
+  await pipeline.drain();
+  const elapsedMs = performance.now() - started;
+  const counters = meter.counters;
+  const table = meter.table.counters;
+  const recordsByEndReason: Record<string, number> = {};
+  let records = 0;
+  for (let reason = 1; reason < END_REASON_NAMES.length; reason++) {
+    const count = table.recordsByEndReason[reason]!;
+    records += count;
+    if (count > 0) recordsByEndReason[END_REASON_NAMES[reason]!] = count;
+  }
+  return {
+    files: summaryFiles,
+    packets: counters.packets,
+    meteredPackets: counters.meteredPackets,
+    meteredOctets: counters.meteredOctets,
+    flows: table.flowsCreated,
+    records,
+    recordsByEndReason,
+    evictions: table.evictions,
+    malformed: counters.statusCounts(isMalformed),
+    malformedTotal: counters.malformedPackets,
+    ignored: counters.statusCounts((status) => status === DecodeStatus.NOT_IP || status === DecodeStatus.UNSUPPORTED_LINK),
+    fragments: { attributed: meter.fragments.stats.attributed, unattributed: meter.fragments.stats.unattributed },
+    export: pipeline.stats(),
+    elapsedMs,
+    packetsPerSecond: elapsedMs > 0 ? Math.round((counters.packets / elapsedMs) * 1000) : 0,
+    incomplete,
+  };
+}
