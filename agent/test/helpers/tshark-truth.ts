@@ -40,7 +40,14 @@ export interface TsharkTruth {
 export async function tsharkFlowTotals(pcap: string): Promise<TsharkTruth> {
   const args = ['-r', pcap, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-T', 'fields', '-E', 'occurrence=f', '-E', 'separator=\t'];
   for (const field of FIELDS) args.push('-e', field);
-  const { stdout } = await run('tshark', args, { maxBuffer: 1 << 30 });
+  const stdout = await run('tshark', args, { maxBuffer: 1 << 30 }).then(
+    (result) => result.stdout,
+    (error: { stdout?: string; stderr?: string }) => {
+      // A capture cut mid-packet: tshark prints the packets before the cut, then fails; keep those.
+      if (error.stderr?.includes('cut short') && error.stdout !== undefined) return error.stdout;
+      throw error;
+    },
+  );
   const flows: FlowTotals = new Map();
   const firstFragmentPorts = new Map<string, [number, number]>();
   let ipPackets = 0;

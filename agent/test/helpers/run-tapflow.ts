@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './shared-pcaps.js';
+
+export const TAPFLOW_BIN = join(REPO_ROOT, 'agent/bin/tapflow');
+
+export interface TapflowRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (agent/bin/tapflow) as a user would, optionally piping `stdinFile` into it. */
+export function runTapflow(args: string[], options: { stdin?: NodeJS.ReadableStream; cwd?: string; timeoutMs?: number } = {}): Promise<TapflowRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TAPFLOW_BIN, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    if (options.stdin && child.stdin) options.stdin.pipe(child.stdin);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.once('error', reject);
+    child.once('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Parses `tapflow replay --summary-json` output. */
+export function replaySummary(run: TapflowRun): {
+  packets: number;
+  meteredPackets: number;
+  meteredOctets: number;
+  malformedTotal: number;
+  malformed: Record<string, number>;
+  records: number;
+  flows: number;
+  incomplete: boolean;
+  files: { path: string; packets: number; error: { code: string; offset: number; message: string } | null }[];
+  export: { messages: number; records: number; bytes: number; destinations: { target: string; sent: number; dropped: number; errors: number }[] };
+} {
+  const line = run.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`no JSON summary (status ${run.status}):\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  }
+}
