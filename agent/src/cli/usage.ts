@@ -8,8 +8,8 @@ Usage:
   tapflow --help | --version
 
 Run 'tapflow COMMAND --help' for a command's options.
-Exit codes: 0 success, 1 usage or configuration error, 2 input file corrupt or truncated
-(flows read before the damage are still exported), 3 export failed.`;
+Exit codes: 0 success, 1 usage or configuration error, 2 input file unreadable, corrupt or
+truncated (replay: flows read before the damage are still exported), 3 export failed.`;
 
 export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
 

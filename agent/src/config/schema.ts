@@ -69,7 +69,7 @@ const ipfix = z
     mtuBytes: z
       .number()
       .int()
-      .min(256)
+      .min(512)
       .max(65_507)
       .default(D.IPFIX_MTU_BYTES)
       .describe('Largest IPFIX message (bytes, IPFIX header included; UDP/IP headers not included)'),

@@ -4,6 +4,11 @@ import type { FlowRecordSink } from '../flow/flow-record.js';
 export interface ExportPipeline {
   /** Where the flow table sends records. */
   readonly sink: FlowRecordSink;
+  /**
+   * True when a transport's bounded send buffers are filling up: a replay pauses its reader and
+   * drains. A bound function (cheap enough to ask after every packet).
+   */
+  readonly backlogged: () => boolean;
   /** Resolves when nothing is in flight (replays await it between chunks: backpressure, not drops). */
   drain(): Promise<void>;
   /** Flushes and closes every transport. */

@@ -146,29 +146,45 @@ export class FlowTable {
     this.idleLists.moveToTail(timeoutClass, slot);
   }
 
-  /** Exports what is due at nowUs: idle flows (whole) and records past the active timeout. */
-  expire(nowUs: number): void {
+  /**
+   * Exports what is due at nowUs: idle flows (whole) and records past the active timeout, at most
+   * `maxFlows` of them so one call never produces an unbounded burst of records. Returns true when
+   * nothing due is left (false: call again).
+   */
+  expire(nowUs: number, maxFlows = Infinity): boolean {
     const s = this.store;
+    let budget = maxFlows;
     for (let c = 0; c < TIMEOUT_CLASS_COUNT; c++) {
       const timeout = this.idleTimeoutUs[c]!;
       const reason = c === TimeoutClass.TCP_FIN || c === TimeoutClass.TCP_RST ? FlowEndReason.END_OF_FLOW : FlowEndReason.IDLE_TIMEOUT;
       for (let slot = this.idleLists.head(c); slot !== -1 && s.lastActivityUs[slot]! + timeout <= nowUs; slot = this.idleLists.head(c)) {
+        if (budget-- <= 0) return false;
         this.exportAndFree(slot, reason);
       }
     }
     for (let slot = this.activeList.head(0); slot !== -1 && s.recordStartUs[slot]! + this.activeTimeoutUs <= nowUs; slot = this.activeList.head(0)) {
+      if (budget-- <= 0) return false;
       this.emitRecords(slot, FlowEndReason.ACTIVE_TIMEOUT);
       s.resetCounters(slot);
       s.recordStartUs[slot] = nowUs;
       this.activeList.moveToTail(0, slot);
     }
+    return true;
   }
 
-  /** Exports every flow and empties the table (end of input, SIGTERM, an explicit flush). */
-  flushAll(reason: number = FlowEndReason.FORCED_END): void {
+  /**
+   * Exports flows and empties the table (end of input, SIGTERM, an explicit flush), at most
+   * `maxFlows` per call; returns true when the table is empty.
+   */
+  flushAll(reason: number = FlowEndReason.FORCED_END, maxFlows = Infinity): boolean {
+    let budget = maxFlows;
     for (let c = 0; c < TIMEOUT_CLASS_COUNT; c++) {
-      for (let slot = this.idleLists.head(c); slot !== -1; slot = this.idleLists.head(c)) this.exportAndFree(slot, reason);
+      for (let slot = this.idleLists.head(c); slot !== -1; slot = this.idleLists.head(c)) {
+        if (budget-- <= 0) return false;
+        this.exportAndFree(slot, reason);
+      }
     }
+    return true;
   }
 
   private find(view: PacketView, interfaceId: number, hash: number): number {

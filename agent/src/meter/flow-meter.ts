@@ -18,6 +18,13 @@ export interface FlowMeterOptions {
 
 const US_PER_MS = 1000;
 
+/**
+ * Most flows one expiry step exports. A tick where many flows fall due at once (a scan's flows all
+ * going idle together) is spread over the following packets and ticks, so each step's records fit
+ * the exporters' bounded buffers and nothing stalls the packet path for long.
+ */
+export const EXPIRY_BATCH_FLOWS = 512;
+
 export function flowMeterOptionsFromConfig(config: Config): FlowMeterOptions {
   const t = config.flowTable;
   const idle = t.idleTimeoutMs;
@@ -58,6 +65,8 @@ export class FlowMeter {
   /** Monotonic meter clock (µs since the epoch): the latest time seen. */
   private nowUs = 0;
   private nextExpiryUs = 0;
+  /** True while flows that are already due are still waiting to be exported. */
+  private expiryBacklog = false;
 
   constructor(options: FlowMeterOptions, sink: FlowRecordSink) {
     this.sink = sink;
@@ -85,10 +94,10 @@ export class FlowMeter {
   advanceClock(tsUs: number): void {
     if (tsUs > this.nowUs) this.nowUs = tsUs;
     if (this.nextExpiryUs === 0) this.nextExpiryUs = this.nowUs + this.expiryTickUs;
-    if (this.nowUs >= this.nextExpiryUs) {
-      this.table.expire(this.nowUs);
+    if (this.nowUs >= this.nextExpiryUs || this.expiryBacklog) {
+      this.expiryBacklog = !this.table.expire(this.nowUs, EXPIRY_BATCH_FLOWS);
       this.sink.flush(this.nowUs / US_PER_MS);
-      this.nextExpiryUs = this.nowUs + this.expiryTickUs;
+      if (!this.expiryBacklog) this.nextExpiryUs = this.nowUs + this.expiryTickUs;
     }
   }
 
@@ -97,9 +106,13 @@ export class FlowMeter {
     return this.nowUs / US_PER_MS;
   }
 
-  /** Exports every active flow (end of input, SIGTERM) and flushes the sink. */
-  flushAll(reason: number = FlowEndReason.FORCED_END): void {
-    this.table.flushAll(reason);
+  /**
+   * Exports active flows (end of input, SIGTERM) in batches of EXPIRY_BATCH_FLOWS and flushes the
+   * sink; returns true once the table is empty. Callers drain their exporters between calls.
+   */
+  flushSome(reason: number = FlowEndReason.FORCED_END): boolean {
+    const done = this.table.flushAll(reason, EXPIRY_BATCH_FLOWS);
     this.sink.flush(this.nowUs / US_PER_MS);
+    return done;
   }
 }

@@ -58,6 +58,7 @@ export async function runReplay(files: readonly string[], meterOptions: FlowMete
     try {
       const result: CaptureReadResult = await readCaptureFile(path, meter.handlePacket, {
         afterChunk: () => pipeline.drain(),
+        shouldPause: pipeline.backlogged,
         ...(onProgress
           ? { onProgress: (bytesRead: number, totalBytes: number | null) => onProgress({ file: path, bytesRead, totalBytes, packets: meter.counters.packets, elapsedMs: performance.now() - started }) }
           : {}),
@@ -73,7 +74,7 @@ export async function runReplay(files: readonly string[], meterOptions: FlowMete
   }
   if (options.signal?.aborted) incomplete = true;
 
-  meter.flushAll();
+  while (!meter.flushSome()) await pipeline.drain();
   await pipeline.drain();
   const elapsedMs = performance.now() - started;
   const counters = meter.counters;

@@ -20,6 +20,7 @@ function countingPipeline() {
       },
       flush() {},
     },
+    backlogged: () => false,
     drain: async () => {},
     close: async () => {},
     stats: () => ({ messages: 0, records: totals.records, bytes: 0, destinations: [] }),

@@ -154,6 +154,22 @@ describe('FlowTable', () => {
     assert.equal(sink.records[1]!.src, '9:9');
   });
 
+  it('exports at most maxFlows per expire/flushAll call and reports what is left', () => {
+    const sink = new CollectingSink();
+    const table = new FlowTable(options(), sink);
+    for (let i = 0; i < 50; i++) table.update(packet(1, i, 2, 2, 17), 0, 0, 0);
+    assert.equal(table.expire(20 * SECOND_US, 20), false);
+    assert.equal(sink.records.length, 20);
+    assert.equal(table.expire(20 * SECOND_US, 20), false);
+    assert.equal(table.expire(20 * SECOND_US, 20), true);
+    assert.equal(sink.records.length, 50);
+    for (let i = 0; i < 30; i++) table.update(packet(1, i, 2, 2, 17), 0, 0, 0);
+    assert.equal(table.flushAll(FlowEndReason.FORCED_END, 25), false);
+    assert.equal(table.flushAll(FlowEndReason.FORCED_END, 25), true);
+    assert.equal(table.activeFlows, 0);
+    assert.equal(sink.records.length, 80);
+  });
+
   it('starts a new flow when a SYN reuses the 5-tuple of a finished connection', () => {
     const sink = new CollectingSink();
     const table = new FlowTable(options(), sink);

@@ -1,0 +1,35 @@
+/**
+ * Where finished IPFIX messages go: a UDP collector, an IPFIX file. One message builder may feed
+ * several transports; each gets the same bytes.
+ */
+
+/** Counters of one transport (snake_case `_total`, as in docs/operations.md). */
+export interface TransportStats {
+  /** Messages accepted for sending (UDP) or written to the buffer (file). */
+  messages_total: number;
+  octets_total: number;
+  /** Messages dropped because no send buffer was free (UDP backpressure limit). */
+  dropped_total: number;
+  /** Send or write errors (UDP: ECONNREFUSED and friends; the message is lost). */
+  errors_total: number;
+}
+
+export interface MessageTransport {
+  /**
+   * Hand over one message: `message[0, length)`. The bytes are borrowed for the duration of the
+   * call; a transport that keeps them copies them. Never throws for network errors (they are
+   * counted); a file transport throws AgentError TAPFLOW_E_EXPORT_FILE when the disk fails.
+   */
+  send(message: Uint8Array, length: number): void;
+  /** True when sending should pause for a drain (more than half the send buffers in flight). */
+  readonly backlogged: boolean;
+  /** Resolves when nothing accepted so far is still in flight (replay backpressure). */
+  drain(): Promise<void>;
+  /** Drain, then release the socket or file. */
+  close(): Promise<void>;
+  readonly stats: Readonly<TransportStats>;
+}
+
+export function emptyTransportStats(): TransportStats {
+  return { messages_total: 0, octets_total: 0, dropped_total: 0, errors_total: 0 };
+}
