@@ -46,4 +46,10 @@ export class PacketView {
   l4Offset = -1;
   /** Offset of the IP header in the packet buffer. */
   l3Offset = 0;
+  /**
+   * Capture time of the packet (µs since the epoch), set by the meter, not by decoding. It travels
+   * in the view because a float64 passed as an argument to a call V8 does not inline is boxed on
+   * the heap: one allocation per packet.
+   */
+  tsUs = 0;
 }

@@ -24,7 +24,9 @@ function finish(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  // Signed: an int32 stays a small integer in V8, where a uint32 above 2^31 returned from a call
+  // that is not inlined is boxed on the heap (one allocation per packet).
+  return h | 0;
 }
 
 /**
@@ -40,7 +42,7 @@ export function compareEndpoints(addrA: Uint32Array, portA: number, addrB: Uint3
   return portA === portB ? 0 : portA < portB ? -1 : 1;
 }
 
-/** Hash of (version, protocol, vlan, interface, lower endpoint, higher endpoint) with the seed. */
+/** Hash of (version, protocol, vlan, interface, lower endpoint, higher endpoint) with the seed, as an int32. */
 export function hashFlowKey(
   seed: number,
   ipVersion: number,

@@ -7,9 +7,9 @@ export class FlowIndex {
   readonly buckets: Int32Array;
   readonly mask: number;
   /** Hash of each slot, shared with the store (needed to move entries on delete). */
-  private readonly slotHash: Uint32Array;
+  private readonly slotHash: Int32Array;
 
-  constructor(capacity: number, slotHash: Uint32Array) {
+  constructor(capacity: number, slotHash: Int32Array) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.buckets = new Int32Array(size);

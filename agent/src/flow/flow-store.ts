@@ -18,7 +18,7 @@ export class FlowStore {
   readonly addrB: Uint32Array;
   readonly portA: Uint16Array;
   readonly portB: Uint16Array;
-  readonly hash: Uint32Array;
+  readonly hash: Int32Array;
 
   // Per-direction counters of the current record (reset at an active-timeout export).
   readonly packetsFwd: Float64Array;
@@ -63,7 +63,7 @@ export class FlowStore {
     this.addrB = new Uint32Array(capacity * 4);
     this.portA = new Uint16Array(capacity);
     this.portB = new Uint16Array(capacity);
-    this.hash = new Uint32Array(capacity);
+    this.hash = new Int32Array(capacity);
     this.packetsFwd = new Float64Array(capacity);
     this.packetsRev = new Float64Array(capacity);
     this.octetsFwd = new Float64Array(capacity);

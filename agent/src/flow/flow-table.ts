@@ -56,8 +56,11 @@ export class FlowTable {
   private readonly seed: number;
   private readonly record = new FlowRecord();
   private readonly sink: FlowRecordSink;
+  /** [0]: the meter clock in µs (monotonic), shared with the owner; a cell, not an argument, so no float is boxed per packet. */
+  private readonly clockUs: Float64Array;
 
-  constructor(options: FlowTableOptions, sink: FlowRecordSink) {
+  constructor(options: FlowTableOptions, sink: FlowRecordSink, clockUs: Float64Array = new Float64Array(1)) {
+    this.clockUs = clockUs;
     const capacity = options.maxFlows;
     this.store = new FlowStore(capacity);
     this.index = new FlowIndex(capacity, this.store.hash);
@@ -75,11 +78,13 @@ export class FlowTable {
   }
 
   /**
-   * Accounts one decoded packet. tsUs is the packet's timestamp (record times); nowUs is the meter's
+   * Accounts one decoded packet: view.tsUs is its timestamp (record times); clockUs[0] is the meter's
    * monotonic clock (expiry order).
    */
-  update(view: PacketView, interfaceId: number, tsUs: number, nowUs: number): void {
+  update(view: PacketView, interfaceId: number): void {
     const s = this.store;
+    const tsUs = view.tsUs;
+    const nowUs = this.clockUs[0]!;
     const hash = hashFlowKey(
       this.seed, view.ipVersion, view.protocol, view.vlanId, interfaceId,
       view.srcAddr, view.srcPort, view.dstAddr, view.dstPort,
@@ -95,7 +100,7 @@ export class FlowTable {
         forward = true;
       }
     }
-    if (slot < 0) slot = this.create(view, interfaceId, hash, tsUs, nowUs);
+    if (slot < 0) slot = this.create(view, interfaceId, hash);
 
     if (forward) {
       s.packetsFwd[slot]! += 1;
@@ -234,7 +239,9 @@ export class FlowTable {
     return (state & TCP_RST) !== 0 || (state & (TCP_FIN_FWD | TCP_FIN_REV)) === (TCP_FIN_FWD | TCP_FIN_REV);
   }
 
-  private create(view: PacketView, interfaceId: number, hash: number, tsUs: number, nowUs: number): number {
+  /** A new entry for the packet's flow; times come from view.tsUs and the clock cell (no float arguments: see clockUs). */
+  private create(view: PacketView, interfaceId: number, hash: number): number {
+    const nowUs = this.clockUs[0]!;
     let slot = this.store.allocate();
     if (slot < 0) {
       this.evictNearestDeadline();
@@ -257,8 +264,6 @@ export class FlowTable {
     s.tcpState[slot] = 0;
     s.recordStartUs[slot] = nowUs;
     s.lastActivityUs[slot] = nowUs;
-    s.firstUsRev[slot] = tsUs;
-    s.lastUsRev[slot] = tsUs;
     this.index.insert(slot, hash);
     this.idleLists.pushTail(timeoutClassOf(view.protocol), slot);
     this.activeList.pushTail(0, slot);

@@ -62,15 +62,15 @@ export class FlowMeter {
   private readonly view = new PacketView();
   private readonly sink: FlowRecordSink;
   private readonly expiryTickUs: number;
-  /** Monotonic meter clock (µs since the epoch): the latest time seen. */
-  private nowUs = 0;
+  /** [0]: monotonic meter clock (µs since the epoch), the latest time seen; shared with the table. */
+  private readonly clockUs = new Float64Array(1);
   private nextExpiryUs = 0;
   /** True while flows that are already due are still waiting to be exported. */
   private expiryBacklog = false;
 
   constructor(options: FlowMeterOptions, sink: FlowRecordSink) {
     this.sink = sink;
-    this.table = new FlowTable(options.flowTable, sink);
+    this.table = new FlowTable(options.flowTable, sink, this.clockUs);
     this.fragments = new FragmentMap(options.fragmentMapEntries, options.fragmentTimeoutUs);
     this.expiryTickUs = options.expiryTickUs;
   }
@@ -79,31 +79,40 @@ export class FlowMeter {
   readonly handlePacket = (packet: CapturedPacket): void => {
     const counters = this.counters;
     counters.packets++;
-    this.advanceClock(packet.tsUs);
+    const clock = this.clockUs;
+    if (packet.tsUs > clock[0]!) clock[0] = packet.tsUs;
+    if (clock[0]! >= this.nextExpiryUs || this.expiryBacklog) this.runExpiry();
     const view = this.view;
     const status = decodePacket(packet.data, packet.offset, packet.capLen, packet.wireLen, packet.linkType, view);
     counters.byDecodeStatus[status]!++;
     if (status !== DecodeStatus.OK) return;
-    if (view.isFragment !== 0) this.fragments.resolve(view, this.nowUs);
+    view.tsUs = packet.tsUs;
+    if (view.isFragment !== 0) this.fragments.resolve(view, clock[0]!);
     counters.meteredPackets++;
     counters.meteredOctets += view.ipLength;
-    this.table.update(view, packet.interfaceId, packet.tsUs, this.nowUs);
+    this.table.update(view, packet.interfaceId);
   };
 
-  /** Moves the meter clock forward (never back) and runs expiry when a tick is due. */
+  /** Moves the meter clock forward (never back) and runs expiry when a tick is due (live capture's timer). */
   advanceClock(tsUs: number): void {
-    if (tsUs > this.nowUs) this.nowUs = tsUs;
-    if (this.nextExpiryUs === 0) this.nextExpiryUs = this.nowUs + this.expiryTickUs;
-    if (this.nowUs >= this.nextExpiryUs || this.expiryBacklog) {
-      this.expiryBacklog = !this.table.expire(this.nowUs, EXPIRY_BATCH_FLOWS);
-      this.sink.flush(this.nowUs / US_PER_MS);
-      if (!this.expiryBacklog) this.nextExpiryUs = this.nowUs + this.expiryTickUs;
+    if (tsUs > this.clockUs[0]!) this.clockUs[0] = tsUs;
+    if (this.clockUs[0]! >= this.nextExpiryUs || this.expiryBacklog) this.runExpiry();
+  }
+
+  private runExpiry(): void {
+    const nowUs = this.clockUs[0]!;
+    if (this.nextExpiryUs === 0) {
+      this.nextExpiryUs = nowUs + this.expiryTickUs; // first packet: start the tick schedule
+      return;
     }
+    this.expiryBacklog = !this.table.expire(nowUs, EXPIRY_BATCH_FLOWS);
+    this.sink.flush(nowUs / US_PER_MS);
+    if (!this.expiryBacklog) this.nextExpiryUs = nowUs + this.expiryTickUs;
   }
 
   /** Current meter time in ms since the epoch (0 before the first packet). */
   get nowMs(): number {
-    return this.nowUs / US_PER_MS;
+    return this.clockUs[0]! / US_PER_MS;
   }
 
   /**
@@ -112,7 +121,7 @@ export class FlowMeter {
    */
   flushSome(reason: number = FlowEndReason.FORCED_END): boolean {
     const done = this.table.flushAll(reason, EXPIRY_BATCH_FLOWS);
-    this.sink.flush(this.nowUs / US_PER_MS);
+    this.sink.flush(this.clockUs[0]! / US_PER_MS);
     return done;
   }
 }

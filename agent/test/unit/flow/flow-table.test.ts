@@ -34,6 +34,16 @@ class CollectingSink implements FlowRecordSink {
 
 const SECOND_US = 1_000_000;
 
+/** The meter clock cell every table in these tests shares. */
+const clock = new Float64Array(1);
+
+/** One packet at capture time tsUs, with the meter clock at nowUs. */
+function feed(table: FlowTable, view: PacketView, interfaceId: number, tsUs: number, nowUs: number): void {
+  clock[0] = nowUs;
+  view.tsUs = tsUs;
+  table.update(view, interfaceId);
+}
+
 function options(overrides: Partial<FlowTableOptions> = {}): FlowTableOptions {
   return {
     maxFlows: 64,
@@ -66,10 +76,10 @@ const RST = 0x04;
 describe('FlowTable', () => {
   it('keeps both directions in one entry and exports two unidirectional records', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
-    table.update(packet(1, 1000, 2, 80, 6, SYN, 60), 0, 1_000_000, 1_000_000);
-    table.update(packet(2, 80, 1, 1000, 6, SYN | ACK, 60), 0, 1_001_000, 1_001_000);
-    table.update(packet(1, 1000, 2, 80, 6, ACK, 52), 0, 1_002_000, 1_002_000);
+    const table = new FlowTable(options(), sink, clock);
+    feed(table, packet(1, 1000, 2, 80, 6, SYN, 60), 0, 1_000_000, 1_000_000);
+    feed(table, packet(2, 80, 1, 1000, 6, SYN | ACK, 60), 0, 1_001_000, 1_001_000);
+    feed(table, packet(1, 1000, 2, 80, 6, ACK, 52), 0, 1_002_000, 1_002_000);
     assert.equal(table.activeFlows, 1);
     table.flushAll();
     assert.deepEqual(sink.records, [
@@ -81,21 +91,21 @@ describe('FlowTable', () => {
 
   it('separates flows by VLAN and by interface', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
+    const table = new FlowTable(options(), sink, clock);
     const tagged = packet(1, 1, 2, 2, 17);
     tagged.vlanId = 10;
-    table.update(packet(1, 1, 2, 2, 17), 0, 0, 0);
-    table.update(tagged, 0, 0, 0);
-    table.update(packet(1, 1, 2, 2, 17), 1, 0, 0);
+    feed(table, packet(1, 1, 2, 2, 17), 0, 0, 0);
+    feed(table, tagged, 0, 0, 0);
+    feed(table, packet(1, 1, 2, 2, 17), 1, 0, 0);
     assert.equal(table.activeFlows, 3);
   });
 
   it('expires idle flows per protocol class with flowEndReason idleTimeout', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
-    table.update(packet(1, 1, 2, 2, 17), 0, 0, 0); // UDP, 20 s
-    table.update(packet(1, 0, 2, 0x0800, 1), 0, 0, 0); // ICMP, 10 s
-    table.update(packet(1, 5, 2, 6, 6, ACK), 0, 0, 0); // TCP, 30 s
+    const table = new FlowTable(options(), sink, clock);
+    feed(table, packet(1, 1, 2, 2, 17), 0, 0, 0); // UDP, 20 s
+    feed(table, packet(1, 0, 2, 0x0800, 1), 0, 0, 0); // ICMP, 10 s
+    feed(table, packet(1, 5, 2, 6, 6, ACK), 0, 0, 0); // TCP, 30 s
     table.expire(9.999 * SECOND_US);
     assert.equal(sink.records.length, 0);
     table.expire(10 * SECOND_US);
@@ -109,13 +119,13 @@ describe('FlowTable', () => {
 
   it('ends TCP flows after FIN both ways or RST with flowEndReason endOfFlow', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
-    table.update(packet(1, 1, 2, 80, 6, FIN | ACK), 0, 0, 0);
-    table.update(packet(3, 1, 2, 80, 6, RST), 0, 0, 0);
+    const table = new FlowTable(options(), sink, clock);
+    feed(table, packet(1, 1, 2, 80, 6, FIN | ACK), 0, 0, 0);
+    feed(table, packet(3, 1, 2, 80, 6, RST), 0, 0, 0);
     table.expire(4 * SECOND_US);
     assert.equal(sink.records.length, 1, 'RST flow ends after 2 s; one FIN is not the end');
     assert.equal(sink.records[0]!.src, '3:1');
-    table.update(packet(2, 80, 1, 1, 6, FIN | ACK), 0, 4 * SECOND_US, 4 * SECOND_US);
+    feed(table, packet(2, 80, 1, 1, 6, FIN | ACK), 0, 4 * SECOND_US, 4 * SECOND_US);
     table.expire(8.9 * SECOND_US);
     assert.equal(sink.records.length, 1);
     table.expire(9 * SECOND_US);
@@ -125,10 +135,10 @@ describe('FlowTable', () => {
 
   it('splits long flows at the active timeout and conserves packets and octets', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ activeTimeoutUs: 10 * SECOND_US }), sink);
+    const table = new FlowTable(options({ activeTimeoutUs: 10 * SECOND_US }), sink, clock);
     let sent = 0;
     for (let t = 0; t < 35 * SECOND_US; t += 100_000) {
-      table.update(packet(1, 1, 2, 2, 17, 0, 200), 0, t, t);
+      feed(table, packet(1, 1, 2, 2, 17, 0, 200), 0, t, t);
       sent++;
       table.expire(t);
     }
@@ -143,27 +153,27 @@ describe('FlowTable', () => {
 
   it('when full, exports the flow nearest its idle deadline with lackOfResources and counts it', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ maxFlows: 16 }), sink);
-    for (let i = 0; i < 16; i++) table.update(packet(1, i, 2, 2, 6, ACK), 0, i, i); // TCP, 30 s idle
-    table.update(packet(9, 9, 2, 2, 17), 0, 20, 20); // UDP: 20 s idle → slot needed, evicts TCP port 0
+    const table = new FlowTable(options({ maxFlows: 16 }), sink, clock);
+    for (let i = 0; i < 16; i++) feed(table, packet(1, i, 2, 2, 6, ACK), 0, i, i); // TCP, 30 s idle
+    feed(table, packet(9, 9, 2, 2, 17), 0, 20, 20); // UDP: 20 s idle → slot needed, evicts TCP port 0
     assert.equal(table.counters.evictions, 1);
     assert.equal(table.activeFlows, 16);
     assert.deepEqual(sink.records.map((r) => [r.src, r.reason]), [['1:0', FlowEndReason.LACK_OF_RESOURCES]]);
-    table.update(packet(9, 10, 2, 2, 17), 0, 21, 21);
+    feed(table, packet(9, 10, 2, 2, 17), 0, 21, 21);
     // Now the UDP flow (deadline 20 s + 20 µs) is nearer than TCP port 1 (30 s + 1 µs).
     assert.equal(sink.records[1]!.src, '9:9');
   });
 
   it('exports at most maxFlows per expire/flushAll call and reports what is left', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
-    for (let i = 0; i < 50; i++) table.update(packet(1, i, 2, 2, 17), 0, 0, 0);
+    const table = new FlowTable(options(), sink, clock);
+    for (let i = 0; i < 50; i++) feed(table, packet(1, i, 2, 2, 17), 0, 0, 0);
     assert.equal(table.expire(20 * SECOND_US, 20), false);
     assert.equal(sink.records.length, 20);
     assert.equal(table.expire(20 * SECOND_US, 20), false);
     assert.equal(table.expire(20 * SECOND_US, 20), true);
     assert.equal(sink.records.length, 50);
-    for (let i = 0; i < 30; i++) table.update(packet(1, i, 2, 2, 17), 0, 0, 0);
+    for (let i = 0; i < 30; i++) feed(table, packet(1, i, 2, 2, 17), 0, 0, 0);
     assert.equal(table.flushAll(FlowEndReason.FORCED_END, 25), false);
     assert.equal(table.flushAll(FlowEndReason.FORCED_END, 25), true);
     assert.equal(table.activeFlows, 0);
@@ -172,9 +182,9 @@ describe('FlowTable', () => {
 
   it('starts a new flow when a SYN reuses the 5-tuple of a finished connection', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink);
-    table.update(packet(1, 1, 2, 80, 6, RST), 0, 0, 0);
-    table.update(packet(1, 1, 2, 80, 6, SYN), 0, 1000, 1000);
+    const table = new FlowTable(options(), sink, clock);
+    feed(table, packet(1, 1, 2, 80, 6, RST), 0, 0, 0);
+    feed(table, packet(1, 1, 2, 80, 6, SYN), 0, 1000, 1000);
     assert.equal(table.counters.tcpPortReuses, 1);
     assert.equal(sink.records.length, 1);
     assert.equal(sink.records[0]!.reason, FlowEndReason.END_OF_FLOW);
@@ -182,7 +192,7 @@ describe('FlowTable', () => {
 
   it('stays consistent under random churn (index deletes) against a Map model', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ maxFlows: 512 }), sink);
+    const table = new FlowTable(options({ maxFlows: 512 }), sink, clock);
     let seed = 12345;
     const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
     const model = new Map<string, number>();
@@ -193,7 +203,7 @@ describe('FlowTable', () => {
       const b = rand(40);
       const reverse = rand(2) === 1;
       const view = reverse ? packet(100 + b, 7, 100 + a, 9, 17) : packet(100 + a, 9, 100 + b, 7, 17);
-      table.update(view, 0, now, now);
+      feed(table, view, 0, now, now);
       const key = a < b || (a === b && !reverse) ? `${a}-${b}` : `${b}-${a}`;
       model.set(key, (model.get(key) ?? 0) + 1);
       if (rand(100) === 0) table.expire(now + 19.99 * SECOND_US);
@@ -213,9 +223,9 @@ describe('FlowTable', () => {
   it('exports the same records whatever the hash seed (replays are deterministic)', () => {
     const run = (seed: number) => {
       const sink = new CollectingSink();
-      const table = new FlowTable(options({ hashSeed: seed, maxFlows: 32 }), sink);
+      const table = new FlowTable(options({ hashSeed: seed, maxFlows: 32 }), sink, clock);
       for (let i = 0; i < 2000; i++) {
-        table.update(packet(i % 50, i % 7, 1000, 80, 6, i % 13 === 0 ? FIN : ACK), 0, i * 10_000, i * 10_000);
+        feed(table, packet(i % 50, i % 7, 1000, 80, 6, i % 13 === 0 ? FIN : ACK), 0, i * 10_000, i * 10_000);
         table.expire(i * 10_000);
       }
       table.flushAll();
