@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './shared-pcaps.js';
 
@@ -11,10 +11,14 @@ export interface TapflowRun {
   stderr: string;
 }
 
-/** Runs the built CLI (agent/bin/tapflow) as a user would, optionally piping `stdinFile` into it. */
-export function runTapflow(args: string[], options: { stdin?: NodeJS.ReadableStream; cwd?: string; timeoutMs?: number } = {}): Promise<TapflowRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TAPFLOW_BIN, ...args], {
+/**
+ * Runs the built CLI (agent/bin/tapflow) as a user would, optionally piping `stdin` into it. The
+ * returned promise carries the child process, to send it signals.
+ */
+export function runTapflow(args: string[], options: { stdin?: NodeJS.ReadableStream; cwd?: string; timeoutMs?: number } = {}): Promise<TapflowRun> & { child: ChildProcess } {
+  let child!: ChildProcess;
+  const done = new Promise<TapflowRun>((resolve, reject) => {
+    child = spawn(process.execPath, [TAPFLOW_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
@@ -30,6 +34,7 @@ export function runTapflow(args: string[], options: { stdin?: NodeJS.ReadableStr
       resolve({ status, signal, stdout, stderr });
     });
   });
+  return Object.assign(done, { child });
 }
 
 /** Parses `tapflow replay --summary-json` output. */
