@@ -6,7 +6,7 @@ import { runReplay, type ReplayProgress } from '../replay/run-replay.js';
 import { formatReplaySummary } from './format-replay-summary.js';
 import { parseCommandArgs } from './parse-command-args.js';
 import { REPLAY_USAGE } from './usage.js';
-import { EXIT_INPUT_DAMAGED, EXIT_OK, UsageError } from './usage-error.js';
+import { EXIT_EXPORT_FAILED, EXIT_INPUT_DAMAGED, EXIT_OK, UsageError } from './usage-error.js';
 
 /** Progress lines at most this often, and only once a replay has run this long. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -66,7 +66,10 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     const destinations = [...config.export.collectors.map((c) => `udp://${c}`), ...(config.export.file ? [config.export.file] : [])];
     if (values['summary-json']) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
     else process.stdout.write(formatReplaySummary(summary, destinations));
-    return summary.files.some((f) => f.error !== null) ? EXIT_INPUT_DAMAGED : EXIT_OK;
+    if (summary.files.some((f) => f.error !== null)) return EXIT_INPUT_DAMAGED;
+    // A replay is a batch job: a collector that lost messages (unresolvable, no free buffer, send errors) fails it.
+    if (summary.export.destinations.some((d) => d.dropped > 0 || d.errors > 0)) return EXIT_EXPORT_FAILED;
+    return EXIT_OK;
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);

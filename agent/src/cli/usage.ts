@@ -9,7 +9,8 @@ Usage:
 
 Run 'tapflow COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 usage or configuration error, 2 input file unreadable, corrupt or
-truncated (replay: flows read before the damage are still exported), 3 export failed.`;
+truncated (replay: flows read before the damage are still exported), 3 export failed or lost
+messages (a collector unreachable or unresolvable, the IPFIX file not writable).`;
 
 export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseCollectorAddress } from '../export/collector-address.js';
 import * as D from './defaults.js';
 
 /**
@@ -10,9 +11,18 @@ import * as D from './defaults.js';
 const milliseconds = (description: string, fallback: number) =>
   z.number().int().min(1).max(7 * 24 * 3_600_000).default(fallback).describe(`${description} (milliseconds)`);
 
+// The pattern is what the JSON Schema can say; the refinement is the parser the exporter uses, so
+// the two agree on what a collector address is (port range, IPv6 brackets, host name rules).
 const collectorAddress = z
   .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT or [IPV6]:PORT')
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected HOST:PORT or [IPV6]:PORT', abort: true })
+  .superRefine((text, ctx) => {
+    try {
+      parseCollectorAddress(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message, input: text });
+    }
+  })
   .describe('An IPFIX collector over UDP, HOST:PORT or [IPV6]:PORT');
 
 const idleTimeouts = z

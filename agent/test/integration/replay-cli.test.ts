@@ -75,6 +75,18 @@ describe('tapflow replay (command line)', { skip }, () => {
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
+  it('exits 3 when a collector loses messages (nothing listening, or a name that does not resolve)', async () => {
+    const out = join(tmp.dir, 'lost.ipfix');
+    for (const collector of ['127.0.0.1:9', 'collector.invalid:4739']) {
+      const run = await runTapflow(['replay', HTTP, '--collector', collector, '--out', out, '--summary-json']);
+      assert.equal(run.status, 3, `${collector}: ${run.stderr}`);
+      const lost = replaySummary(run).export.destinations.find((d) => d.target === `udp://${collector}`)!;
+      assert.ok(lost.dropped + lost.errors > 0);
+    }
+    // The file destination still got everything.
+    assert.ok(parseIpfixRecords(readFileSync(out)).length > 0);
+  });
+
   it('tapflow inspect prints a table and JSON lines keyed by IANA names', async () => {
     const out = join(tmp.dir, 'inspect.ipfix');
     await runTapflow(['replay', HTTP, '--out', out, '--quiet']);
