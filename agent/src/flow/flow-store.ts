@@ -2,8 +2,8 @@
  * The flow table's columns: one typed array per field, indexed by slot (struct of arrays), all
  * allocated once at start for `capacity` flows, plus a stack of free slots.
  *
- * Endpoint A is the source of the first packet seen (the initiator for TCP), so "forward" (Fwd)
- * is A→B and "reverse" (Rev) is B→A.
+ * Endpoint A is the source of the first packet seen (the initiator for TCP), so FORWARD is A→B
+ * and REVERSE is B→A; per-direction columns hold two entries per slot (see directionIndex).
  */
 export class FlowStore {
   readonly capacity: number;
@@ -20,29 +20,22 @@ export class FlowStore {
   readonly portB: Uint16Array;
   readonly hash: Int32Array;
 
-  // Per-direction counters of the current record (reset at an active-timeout export).
-  readonly packetsFwd: Float64Array;
-  readonly packetsRev: Float64Array;
-  readonly octetsFwd: Float64Array;
-  readonly octetsRev: Float64Array;
-  readonly tcpFlagsFwd: Uint16Array;
-  readonly tcpFlagsRev: Uint16Array;
-  readonly tosFwd: Uint8Array;
-  readonly tosRev: Uint8Array;
-  readonly minTtlFwd: Uint8Array;
-  readonly minTtlRev: Uint8Array;
-  readonly maxTtlFwd: Uint8Array;
-  readonly maxTtlRev: Uint8Array;
-  /** Source and destination MAC of the first packet in each direction (48-bit integers). */
-  readonly srcMacFwd: Float64Array;
-  readonly dstMacFwd: Float64Array;
-  readonly srcMacRev: Float64Array;
-  readonly dstMacRev: Float64Array;
-  /** Packet timestamps (µs since the epoch) of the first and last packet per direction. */
-  readonly firstUsFwd: Float64Array;
-  readonly lastUsFwd: Float64Array;
-  readonly firstUsRev: Float64Array;
-  readonly lastUsRev: Float64Array;
+  // Per-direction values of the current record (reset at an active-timeout export), two entries
+  // per slot: index directionIndex(slot, FORWARD) for A→B and directionIndex(slot, REVERSE) for B→A.
+  readonly packets: Float64Array;
+  readonly octets: Float64Array;
+  /** OR of tcpControlBits. */
+  readonly tcpFlags: Uint16Array;
+  /** ipClassOfService of the direction's first packet. */
+  readonly tos: Uint8Array;
+  readonly minTtl: Uint8Array;
+  readonly maxTtl: Uint8Array;
+  /** Source and destination MAC of the direction's first packet (48-bit integers). */
+  readonly srcMac: Float64Array;
+  readonly dstMac: Float64Array;
+  /** Packet timestamps (µs since the epoch) of the direction's first and last packet. */
+  readonly firstUs: Float64Array;
+  readonly lastUs: Float64Array;
 
   // Expiry state, on the meter clock (monotonic µs).
   readonly lastActivityUs: Float64Array;
@@ -64,26 +57,17 @@ export class FlowStore {
     this.portA = new Uint16Array(capacity);
     this.portB = new Uint16Array(capacity);
     this.hash = new Int32Array(capacity);
-    this.packetsFwd = new Float64Array(capacity);
-    this.packetsRev = new Float64Array(capacity);
-    this.octetsFwd = new Float64Array(capacity);
-    this.octetsRev = new Float64Array(capacity);
-    this.tcpFlagsFwd = new Uint16Array(capacity);
-    this.tcpFlagsRev = new Uint16Array(capacity);
-    this.tosFwd = new Uint8Array(capacity);
-    this.tosRev = new Uint8Array(capacity);
-    this.minTtlFwd = new Uint8Array(capacity);
-    this.minTtlRev = new Uint8Array(capacity);
-    this.maxTtlFwd = new Uint8Array(capacity);
-    this.maxTtlRev = new Uint8Array(capacity);
-    this.srcMacFwd = new Float64Array(capacity);
-    this.dstMacFwd = new Float64Array(capacity);
-    this.srcMacRev = new Float64Array(capacity);
-    this.dstMacRev = new Float64Array(capacity);
-    this.firstUsFwd = new Float64Array(capacity);
-    this.lastUsFwd = new Float64Array(capacity);
-    this.firstUsRev = new Float64Array(capacity);
-    this.lastUsRev = new Float64Array(capacity);
+    const directions = capacity * 2;
+    this.packets = new Float64Array(directions);
+    this.octets = new Float64Array(directions);
+    this.tcpFlags = new Uint16Array(directions);
+    this.tos = new Uint8Array(directions);
+    this.minTtl = new Uint8Array(directions);
+    this.maxTtl = new Uint8Array(directions);
+    this.srcMac = new Float64Array(directions);
+    this.dstMac = new Float64Array(directions);
+    this.firstUs = new Float64Array(directions);
+    this.lastUs = new Float64Array(directions);
     this.lastActivityUs = new Float64Array(capacity);
     this.recordStartUs = new Float64Array(capacity);
     this.tcpState = new Uint8Array(capacity);
@@ -107,19 +91,24 @@ export class FlowStore {
     this.freeSlots[this.freeCount++] = slot;
   }
 
-  /** Zeroes one direction's record counters (new flow, or a new record after an active timeout). */
+  /** Zeroes both directions' record values (a new flow, or a new record after an active timeout). */
   resetCounters(slot: number): void {
-    this.packetsFwd[slot] = 0;
-    this.packetsRev[slot] = 0;
-    this.octetsFwd[slot] = 0;
-    this.octetsRev[slot] = 0;
-    this.tcpFlagsFwd[slot] = 0;
-    this.tcpFlagsRev[slot] = 0;
-    this.minTtlFwd[slot] = 255;
-    this.minTtlRev[slot] = 255;
-    this.maxTtlFwd[slot] = 0;
-    this.maxTtlRev[slot] = 0;
+    for (let d = slot * 2; d < slot * 2 + 2; d++) {
+      this.packets[d] = 0;
+      this.octets[d] = 0;
+      this.tcpFlags[d] = 0;
+      this.minTtl[d] = 255;
+      this.maxTtl[d] = 0;
+    }
   }
+}
+
+export const FORWARD = 0;
+export const REVERSE = 1;
+
+/** Index of a slot's direction (FORWARD or REVERSE) in the per-direction columns. */
+export function directionIndex(slot: number, direction: number): number {
+  return slot * 2 + direction;
 }
 
 export const TCP_FIN_FWD = 1;

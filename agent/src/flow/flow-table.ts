@@ -2,7 +2,7 @@ import type { PacketView } from '../decode/packet-view.js';
 import { FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
 import { hashFlowKey } from './flow-hash.js';
 import { FlowIndex } from './flow-index.js';
-import { FlowStore, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
+import { directionIndex, FlowStore, FORWARD, REVERSE, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
 import { SlotLists } from './slot-lists.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TIMEOUT_CLASS_COUNT, TimeoutClass, timeoutClassOf } from './timeout-class.js';
 
@@ -102,38 +102,21 @@ export class FlowTable {
     }
     if (slot < 0) slot = this.create(view, interfaceId, hash);
 
-    if (forward) {
-      s.packetsFwd[slot]! += 1;
-      s.octetsFwd[slot]! += view.ipLength;
-      s.tcpFlagsFwd[slot]! |= view.tcpFlags;
-      if (view.ttl < s.minTtlFwd[slot]!) s.minTtlFwd[slot] = view.ttl;
-      if (view.ttl > s.maxTtlFwd[slot]!) s.maxTtlFwd[slot] = view.ttl;
-      if (s.packetsFwd[slot] === 1) {
-        s.tosFwd[slot] = view.tos;
-        s.srcMacFwd[slot] = view.srcMac;
-        s.dstMacFwd[slot] = view.dstMac;
-        s.firstUsFwd[slot] = tsUs;
-        s.lastUsFwd[slot] = tsUs;
-      } else {
-        if (tsUs < s.firstUsFwd[slot]!) s.firstUsFwd[slot] = tsUs;
-        if (tsUs > s.lastUsFwd[slot]!) s.lastUsFwd[slot] = tsUs;
-      }
+    const d = directionIndex(slot, forward ? FORWARD : REVERSE);
+    s.packets[d]! += 1;
+    s.octets[d]! += view.ipLength;
+    s.tcpFlags[d]! |= view.tcpFlags;
+    if (view.ttl < s.minTtl[d]!) s.minTtl[d] = view.ttl;
+    if (view.ttl > s.maxTtl[d]!) s.maxTtl[d] = view.ttl;
+    if (s.packets[d] === 1) {
+      s.tos[d] = view.tos;
+      s.srcMac[d] = view.srcMac;
+      s.dstMac[d] = view.dstMac;
+      s.firstUs[d] = tsUs;
+      s.lastUs[d] = tsUs;
     } else {
-      s.packetsRev[slot]! += 1;
-      s.octetsRev[slot]! += view.ipLength;
-      s.tcpFlagsRev[slot]! |= view.tcpFlags;
-      if (view.ttl < s.minTtlRev[slot]!) s.minTtlRev[slot] = view.ttl;
-      if (view.ttl > s.maxTtlRev[slot]!) s.maxTtlRev[slot] = view.ttl;
-      if (s.packetsRev[slot] === 1) {
-        s.tosRev[slot] = view.tos;
-        s.srcMacRev[slot] = view.srcMac;
-        s.dstMacRev[slot] = view.dstMac;
-        s.firstUsRev[slot] = tsUs;
-        s.lastUsRev[slot] = tsUs;
-      } else {
-        if (tsUs < s.firstUsRev[slot]!) s.firstUsRev[slot] = tsUs;
-        if (tsUs > s.lastUsRev[slot]!) s.lastUsRev[slot] = tsUs;
-      }
+      if (tsUs < s.firstUs[d]!) s.firstUs[d] = tsUs;
+      if (tsUs > s.lastUs[d]!) s.lastUs[d] = tsUs;
     }
 
     let timeoutClass = this.idleLists.listOf[slot]!;
@@ -298,22 +281,18 @@ export class FlowTable {
 
   /** Hands the sink one record per direction that saw packets since the last record. */
   private emitRecords(slot: number, reason: number): void {
-    const s = this.store;
-    if (s.packetsFwd[slot]! > 0) {
-      this.fillRecord(slot, true, reason);
-      this.sink.add(this.record);
-      this.counters.recordsByEndReason[reason]!++;
-    }
-    if (s.packetsRev[slot]! > 0) {
-      this.fillRecord(slot, false, reason);
+    for (let direction = FORWARD; direction <= REVERSE; direction++) {
+      if (this.store.packets[directionIndex(slot, direction)]! === 0) continue;
+      this.fillRecord(slot, direction, reason);
       this.sink.add(this.record);
       this.counters.recordsByEndReason[reason]!++;
     }
   }
 
-  private fillRecord(slot: number, forward: boolean, reason: number): void {
+  private fillRecord(slot: number, direction: number, reason: number): void {
     const s = this.store;
     const r = this.record;
+    const forward = direction === FORWARD;
     const base = slot * 4;
     const src = forward ? s.addrA : s.addrB;
     const dst = forward ? s.addrB : s.addrA;
@@ -329,29 +308,17 @@ export class FlowTable {
     r.vlanId = s.vlanId[slot]!;
     r.ingressInterface = s.interfaceId[slot]!;
     r.endReason = reason;
-    if (forward) {
-      r.packets = s.packetsFwd[slot]!;
-      r.octets = s.octetsFwd[slot]!;
-      r.tcpFlags = s.tcpFlagsFwd[slot]!;
-      r.tos = s.tosFwd[slot]!;
-      r.minTtl = s.minTtlFwd[slot]!;
-      r.maxTtl = s.maxTtlFwd[slot]!;
-      r.srcMac = s.srcMacFwd[slot]!;
-      r.dstMac = s.dstMacFwd[slot]!;
-      r.startMs = Math.floor(s.firstUsFwd[slot]! / 1000);
-      r.endMs = Math.floor(s.lastUsFwd[slot]! / 1000);
-    } else {
-      r.packets = s.packetsRev[slot]!;
-      r.octets = s.octetsRev[slot]!;
-      r.tcpFlags = s.tcpFlagsRev[slot]!;
-      r.tos = s.tosRev[slot]!;
-      r.minTtl = s.minTtlRev[slot]!;
-      r.maxTtl = s.maxTtlRev[slot]!;
-      r.srcMac = s.srcMacRev[slot]!;
-      r.dstMac = s.dstMacRev[slot]!;
-      r.startMs = Math.floor(s.firstUsRev[slot]! / 1000);
-      r.endMs = Math.floor(s.lastUsRev[slot]! / 1000);
-    }
+    const d = directionIndex(slot, direction);
+    r.packets = s.packets[d]!;
+    r.octets = s.octets[d]!;
+    r.tcpFlags = s.tcpFlags[d]!;
+    r.tos = s.tos[d]!;
+    r.minTtl = s.minTtl[d]!;
+    r.maxTtl = s.maxTtl[d]!;
+    r.srcMac = s.srcMac[d]!;
+    r.dstMac = s.dstMac[d]!;
+    r.startMs = Math.floor(s.firstUs[d]! / 1000);
+    r.endMs = Math.floor(s.lastUs[d]! / 1000);
   }
 }
 

@@ -7,18 +7,21 @@ export function ipfixFlowTotals(path: string): FlowTotals {
   return recordFlowTotals(parseIpfixRecords(readFileSync(path)).map((r) => r.values));
 }
 
-/** Per-5-tuple totals of parsed records (values keyed by IANA names). */
-export function recordFlowTotals(records: Record<string, unknown>[]): FlowTotals {
+type RecordKey = (ipVersion: number, src: string, dst: string, protocol: number, srcPort: number, dstPort: number, vlanId: number) => string;
+
+/** Per-direction totals of parsed records (values keyed by IANA names), by 5-tuple or by `keyOf`. */
+export function recordFlowTotals(records: Record<string, unknown>[], keyOf: RecordKey = flowKey): FlowTotals {
   const totals: FlowTotals = new Map();
   for (const v of records) {
     const v6 = v.sourceIPv6Address !== undefined;
-    const key = flowKey(
+    const key = keyOf(
       v6 ? 6 : 4,
       String(v6 ? v.sourceIPv6Address : v.sourceIPv4Address),
       String(v6 ? v.destinationIPv6Address : v.destinationIPv4Address),
       Number(v.protocolIdentifier),
       Number(v.sourceTransportPort),
       Number(v.destinationTransportPort),
+      Number(v.vlanId),
     );
     const entry = totals.get(key) ?? { packets: 0, octets: 0 };
     entry.packets += Number(v.packetDeltaCount);

@@ -4,27 +4,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { iterateIpfixMessages, parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { captureUdpExport, tempDir } from '../helpers/collectors.js';
+import { recordFlowTotals } from '../helpers/ipfix-totals.js';
 import { replaySummary, runTapflow } from '../helpers/run-tapflow.js';
 import { directionalTotals, flowTruthKey, imix, longLivedFlows, newFlowPerPacket } from '../helpers/traffic-generator.js';
 
 /** Per-direction totals of exported records, keyed like the generator's truth (VLAN included). */
-function recordTotals(records: Record<string, unknown>[]): Map<string, { packets: number; octets: number }> {
-  const out = new Map<string, { packets: number; octets: number }>();
-  for (const r of records) {
-    const v6 = r.sourceIPv6Address !== undefined;
-    const key = flowTruthKey(
-      v6 ? 6 : 4,
-      String(v6 ? r.sourceIPv6Address : r.sourceIPv4Address),
-      String(v6 ? r.destinationIPv6Address : r.destinationIPv4Address),
-      Number(r.protocolIdentifier), Number(r.sourceTransportPort), Number(r.destinationTransportPort), Number(r.vlanId),
-    );
-    const entry = out.get(key) ?? { packets: 0, octets: 0 };
-    entry.packets += Number(r.packetDeltaCount);
-    entry.octets += Number(r.octetDeltaCount);
-    out.set(key, entry);
-  }
-  return out;
-}
+const recordTotals = (records: Record<string, unknown>[]) => recordFlowTotals(records, flowTruthKey);
 
 function sorted<V>(map: Map<string, V>): [string, V][] {
   return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
