@@ -108,13 +108,6 @@ const exportTarget = z
   .prefault({})
   .describe('Where flow records go');
 
-const log = z
-  .strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level'),
-  })
-  .prefault({})
-  .describe('Structured JSON logs (pino) on stderr');
-
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors'),
@@ -122,7 +115,6 @@ export const configSchema = z
     decoder,
     ipfix,
     export: exportTarget,
-    log,
   })
   .describe('tapflow probe configuration');
 
