@@ -103,6 +103,9 @@ export class Xorshift32 {
   }
 }
 
+/** Distinct client hosts scramble24 can give (flows per scenario are capped by it). */
+const MAX_HOSTS = 0x1000000;
+
 /** A bijection on 24-bit integers, so distinct flow indexes give distinct, random-looking hosts. */
 function scramble24(i: number, seed: number): number {
   let x = (i ^ seed) & 0xffffff;
@@ -302,7 +305,7 @@ const mssFor = (v6: boolean): number => (v6 ? 1440 : 1460);
 export function longLivedFlows(options: ScenarioOptions & { flows: number }): CaptureTruth {
   const { flows, packets } = options;
   const perFlow = Math.floor(packets / flows);
-  if (!(flows >= 1 && perFlow >= 7)) throw new RangeError(`longLivedFlows needs flows >= 1 and packets >= 7 * flows (got ${flows}, ${packets})`);
+  if (!(flows >= 1 && flows <= MAX_HOSTS && perFlow >= 7)) throw new RangeError(`longLivedFlows needs 1 <= flows <= 2^24 and packets >= 7 * flows (got ${flows}, ${packets})`);
   const e = new CaptureEmitter('long-lived-flows', options);
   const { rng } = e;
   const ipv6Share = share(options.ipv6Share, 0.1, 'ipv6Share');
@@ -361,7 +364,7 @@ function sendTcp(e: CaptureEmitter, ends: Endpoints, f: number, fromClient: bool
  */
 export function newFlowPerPacket(options: ScenarioOptions): CaptureTruth {
   const { packets } = options;
-  if (!(packets >= 1 && packets <= 0x1000000)) throw new RangeError(`newFlowPerPacket supports 1 to 2^24 packets, got ${packets}`);
+  if (!(packets >= 1 && packets <= MAX_HOSTS)) throw new RangeError(`newFlowPerPacket supports 1 to 2^24 packets, got ${packets}`);
   const e = new CaptureEmitter('new-flow-per-packet', options);
   const { rng, spec } = e;
   const ipv6Share = share(options.ipv6Share, 0, 'ipv6Share');
@@ -394,7 +397,7 @@ const IMIX_IP_BYTES = [40, 40, 40, 40, 40, 40, 40, 576, 576, 576, 576, 1500] as 
  */
 export function imix(options: ScenarioOptions & { flows?: number; udpShare?: number }): CaptureTruth {
   const flows = options.flows ?? 2000;
-  if (!(flows >= 1 && options.packets >= 1)) throw new RangeError('imix needs flows >= 1 and packets >= 1');
+  if (!(flows >= 1 && flows <= MAX_HOSTS && options.packets >= 1)) throw new RangeError('imix needs 1 <= flows <= 2^24 and packets >= 1');
   const e = new CaptureEmitter('imix', options);
   const { rng, spec } = e;
   const ipv6Share = share(options.ipv6Share, 0.2, 'ipv6Share');

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// tapflow benchmarks (see agent/bench/README.md). `npm run bench` builds first, then runs this:
+//   1. offline replay throughput, tapflow vs softflowd, on three generated captures;
+//   2. heap bytes per packet on the decode and decode+flow paths after warm-up.
+// Options: --only throughput|heap, --packets N (per throughput capture), --rounds N,
+//          --heap-packets N (per measured window), --json FILE (raw results).
+// Environment: TAPFLOW_BENCH_DIR caches the generated captures (default $TMPDIR/tapflow-bench).
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const repoRoot = new URL('../..', import.meta.url).pathname;
+const distBench = join(repoRoot, 'agent/dist/bench');
+if (!existsSync(join(distBench, 'bench-captures.js'))) {
+  console.error('agent/dist/bench is missing: run `npm run build` (or `npm run bench`) first');
+  process.exit(1);
+}
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    packets: { type: 'string', default: process.env.TAPFLOW_BENCH_PACKETS ?? '2000000' },
+    rounds: { type: 'string', default: '3' },
+    'heap-packets': { type: 'string', default: '2000000' },
+    json: { type: 'string' },
+  },
+});
+const only = values.only ?? 'all';
+if (!['all', 'throughput', 'heap'].includes(only)) throw new Error(`--only must be throughput or heap, got ${only}`);
+
+const { machineInfo, formatMachineInfo } = await import(join(distBench, 'machine-info.js'));
+const { SCENARIOS, benchCapture, defaultCacheDir } = await import(join(distBench, 'bench-captures.js'));
+const { formatTable } = await import(join(distBench, 'bench-format.js'));
+
+/** Captures for the heap measurement: small enough to hold in memory, cycled. */
+const HEAP_CAPTURE_PACKETS = 250_000;
+
+const machine = machineInfo();
+const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null };
+console.log(formatMachineInfo(machine));
+const softflowdVersion = spawnSync('softflowd', ['-h'], { encoding: 'utf8' });
+console.log(`softflowd: ${/version (\d+(?:\.\d+)*)/.exec(`${softflowdVersion.stdout}${softflowdVersion.stderr}`)?.[1] ?? 'not installed'}`);
+console.log(`captures cached in ${defaultCacheDir()}\n`);
+
+function captureFor(scenario, packets) {
+  const started = performance.now();
+  const capture = benchCapture(scenario, packets);
+  if (!capture.cached) console.error(`generated ${capture.path} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return capture;
+}
+
+if (only !== 'heap') {
+  const { runReplayThroughput, formatThroughputTable } = await import(join(distBench, 'replay-throughput.bench.js'));
+  const captures = SCENARIOS.map((scenario) => captureFor(scenario, Number(values.packets)));
+  const runs = await runReplayThroughput(captures, {
+    rounds: Number(values.rounds),
+    repoRoot,
+    onRun: (run) =>
+      console.error(
+        `round ${run.round} ${run.scenario.padEnd(19)} ${run.tool.padEnd(9)} ${(run.wallMs / 1000).toFixed(2)} s` +
+          (run.error ? `  FAILED: ${run.error}` : ''),
+      ),
+  });
+  results.throughput = { captures: captures.map((c) => c.truth), runs };
+  console.log(`\nOffline replay throughput (whole process, median of ${values.rounds} alternating rounds; pps = packets / wall time)`);
+  console.log(formatThroughputTable(captures, runs));
+  console.log('tapflow: node agent/dist/src/cli/main.js replay FILE --out X.ipfix --summary-json (default config)');
+  console.log('softflowd: -r FILE -n 127.0.0.1:PORT -v 10 -T full -6 -a, -m and -t timeouts equal to tapflow defaults\n');
+}
+
+if (only !== 'throughput') {
+  const script = join(distBench, 'heap-per-packet.bench.js');
+  const rows = [];
+  results.heap = [];
+  for (const scenario of SCENARIOS) {
+    const capture = captureFor(scenario, HEAP_CAPTURE_PACKETS);
+    for (const target of ['decode', 'meter']) {
+      const child = spawnSync(process.execPath, ['--expose-gc', script, '--file', capture.path, '--target', target, '--packets', values['heap-packets']], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+      const line = child.stdout.trim().split('\n').at(-1) ?? '';
+      if (child.status !== 0 || !line.startsWith('{')) {
+        const why = `${child.stderr}`.trim().split('\n').filter((l) => /Error|error/.test(l))[0] ?? `exit ${child.status}`;
+        console.error(`heap ${scenario} ${target} FAILED: ${why}`);
+        rows.push([scenario, target, 'n/a', '', '', '', '']);
+        continue;
+      }
+      const r = JSON.parse(line);
+      results.heap.push({ scenario, ...r });
+      rows.push([
+        scenario,
+        target === 'meter' ? 'decode + flow (FlowMeter)' : 'decodePacket',
+        r.bytesPerPacket.toFixed(3),
+        `${r.minBytesPerPacket.toFixed(3)}-${r.maxBytesPerPacket.toFixed(3)}`,
+        String(r.gcCount),
+        Math.round(r.packetsPerSecond).toLocaleString('en-US'),
+        r.flowsCreated === null ? '' : r.flowsCreated.toLocaleString('en-US'),
+      ]);
+    }
+  }
+  console.log(`Heap allocation after warm-up (${HEAP_CAPTURE_PACKETS.toLocaleString('en-US')}-packet captures cycled in memory, ` +
+    `3 windows of ${Number(values['heap-packets']).toLocaleString('en-US')} packets, no-op sink)`);
+  console.log(formatTable(['scenario', 'path', 'bytes/packet', 'min-max', 'GCs', 'in-process pps', 'flows created'], rows));
+}
+
+if (values.json) {
+  writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nraw results: ${values.json}`);
+}
