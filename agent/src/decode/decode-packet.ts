@@ -3,7 +3,7 @@ import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { linkDecoderFor } from './link-decoders.js';
 import { type LinkDecoder, LinkResult } from './link-result.js';
-import type { PacketView } from './packet-view.js';
+import { MAC_DST, MAC_SRC, type PacketView } from './packet-view.js';
 
 export { linkDecoderFor } from './link-decoders.js';
 
@@ -90,8 +90,8 @@ export function resetPacketView(view: PacketView): void {
   view.tos = 0;
   view.vlanId = 0;
   view.innerVlanId = 0;
-  view.srcMac = 0;
-  view.dstMac = 0;
+  view.macs[MAC_SRC] = 0;
+  view.macs[MAC_DST] = 0;
   view.isFragment = 0;
   view.fragmentOffset = 0;
   view.moreFragments = 0;

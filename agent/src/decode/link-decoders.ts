@@ -2,7 +2,7 @@ import { readI32, readI32Le, readU16 } from './byte-reads.js';
 import { DecodeStatus } from './decode-status.js';
 import { decodeEtherTypeChain } from './ether-type-chain.js';
 import { type LinkDecoder, LinkResult } from './link-result.js';
-import type { PacketView } from './packet-view.js';
+import { MAC_DST, MAC_SRC, type PacketView } from './packet-view.js';
 
 /** LINKTYPE_* values, https://www.tcpdump.org/linktypes.html */
 export const LinkType = {
@@ -38,8 +38,8 @@ const AF_INET6_DARWIN = 30;
  */
 function decodeEthernet(data: Uint8Array, offset: number, capEnd: number, view: PacketView): number {
   if (offset + ETHERNET_HEADER_BYTES > capEnd) return -DecodeStatus.TRUNCATED_LINK;
-  view.dstMac = readU16(data, offset) * 0x1_0000_0000 + (readI32(data, offset + 2) >>> 0);
-  view.srcMac = readU16(data, offset + 6) * 0x1_0000_0000 + (readI32(data, offset + 8) >>> 0);
+  view.macs[MAC_DST] = readU16(data, offset) * 0x1_0000_0000 + (readI32(data, offset + 2) >>> 0);
+  view.macs[MAC_SRC] = readU16(data, offset + 6) * 0x1_0000_0000 + (readI32(data, offset + 8) >>> 0);
   return decodeEtherTypeChain(data, readU16(data, offset + 12), offset + ETHERNET_HEADER_BYTES, capEnd, view);
 }
 
@@ -51,7 +51,7 @@ function decodeEthernet(data: Uint8Array, offset: number, capEnd: number, view: 
 function decodeLinuxSll(data: Uint8Array, offset: number, capEnd: number, view: PacketView): number {
   if (offset + SLL_HEADER_BYTES > capEnd) return -DecodeStatus.TRUNCATED_LINK;
   if (readU16(data, offset + 2) === ARPHRD_ETHER && readU16(data, offset + 4) === MAC_BYTES) {
-    view.srcMac = readU16(data, offset + 6) * 0x1_0000_0000 + (readI32(data, offset + 8) >>> 0);
+    view.macs[MAC_SRC] = readU16(data, offset + 6) * 0x1_0000_0000 + (readI32(data, offset + 8) >>> 0);
   }
   return decodeEtherTypeChain(data, readU16(data, offset + 14), offset + SLL_HEADER_BYTES, capEnd, view);
 }
@@ -63,7 +63,7 @@ function decodeLinuxSll(data: Uint8Array, offset: number, capEnd: number, view: 
 function decodeLinuxSll2(data: Uint8Array, offset: number, capEnd: number, view: PacketView): number {
   if (offset + SLL2_HEADER_BYTES > capEnd) return -DecodeStatus.TRUNCATED_LINK;
   if (readU16(data, offset + 8) === ARPHRD_ETHER && data[offset + 11] === MAC_BYTES) {
-    view.srcMac = readU16(data, offset + 12) * 0x1_0000_0000 + (readI32(data, offset + 14) >>> 0);
+    view.macs[MAC_SRC] = readU16(data, offset + 12) * 0x1_0000_0000 + (readI32(data, offset + 14) >>> 0);
   }
   return decodeEtherTypeChain(data, readU16(data, offset), offset + SLL2_HEADER_BYTES, capEnd, view);
 }

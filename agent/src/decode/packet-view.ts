@@ -4,6 +4,9 @@
  * Every field is a number or a preallocated typed array so that decoding allocates nothing.
  * Fields are only meaningful when decodePacket returned DecodeStatus.OK.
  */
+export const MAC_SRC = 0;
+export const MAC_DST = 1;
+
 export class PacketView {
   /** 4 or 6. */
   ipVersion = 0;
@@ -33,9 +36,18 @@ export class PacketView {
   /** Outermost 802.1Q/802.1ad VLAN id, 0 when untagged; innerVlanId is the second tag's. */
   vlanId = 0;
   innerVlanId = 0;
-  /** Ethernet addresses as 48-bit integers (exact in a float64); 0 when the link has none. */
-  srcMac = 0;
-  dstMac = 0;
+  /**
+   * Ethernet addresses as 48-bit integers (exact in a float64), [MAC_SRC] and [MAC_DST]; 0 when the
+   * link has none. A typed array, not two number fields: V8 boxed the 48-bit values stored in
+   * plain fields (measured: 32 heap bytes per new flow), never typed-array elements.
+   */
+  readonly macs = new Float64Array(2);
+  get srcMac(): number {
+    return this.macs[MAC_SRC]!;
+  }
+  get dstMac(): number {
+    return this.macs[MAC_DST]!;
+  }
   /** Fragment state: isFragment is 1 for any fragment (first or not); fragmentOffset in 8-octet units. */
   isFragment = 0;
   fragmentOffset = 0;

@@ -1,4 +1,4 @@
-import type { PacketView } from '../decode/packet-view.js';
+import { MAC_DST, MAC_SRC, type PacketView } from '../decode/packet-view.js';
 import { FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
 import { hashFlowKey } from './flow-hash.js';
 import { FlowIndex } from './flow-index.js';
@@ -69,7 +69,8 @@ export class FlowTable {
     const t = options.idleTimeoutUs;
     this.idleTimeoutUs = new Float64Array([t.tcp, t.tcpFin, t.tcpRst, t.udp, t.icmp, t.other]);
     this.activeTimeoutUs = options.activeTimeoutUs;
-    this.seed = options.hashSeed ?? (Math.random() * 0x1_0000_0000) >>> 0;
+    // int32, not uint32: a seed above 2^31 would be a boxed double, and boxed again per call when passed.
+    this.seed = (options.hashSeed ?? Math.random() * 0x1_0000_0000) | 0;
     this.sink = sink;
   }
 
@@ -110,8 +111,8 @@ export class FlowTable {
     if (view.ttl > s.maxTtl[d]!) s.maxTtl[d] = view.ttl;
     if (s.packets[d] === 1) {
       s.tos[d] = view.tos;
-      s.srcMac[d] = view.srcMac;
-      s.dstMac[d] = view.dstMac;
+      s.srcMac[d] = view.macs[MAC_SRC]!;
+      s.dstMac[d] = view.macs[MAC_DST]!;
       s.firstUs[d] = tsUs;
       s.lastUs[d] = tsUs;
     } else {
