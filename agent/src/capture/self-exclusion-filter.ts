@@ -1,0 +1,33 @@
+import { lookup } from 'node:dns/promises';
+import { parseCollectorAddress } from '../export/collector-address.js';
+
+/** One destination tapflow itself sends to: its packets must not be metered. */
+export interface OwnDestination {
+  /** An IP literal (IPv4, or IPv6 without brackets). */
+  address: string;
+  port: number;
+  protocol: 'udp' | 'tcp';
+}
+
+/**
+ * The BPF filter tapflow captures with: the user's filter, minus tapflow's own export traffic, so
+ * a probe whose collector sits behind the mirrored port never meters (and re-exports) itself.
+ * softflowd and nProbe leave this to the user; a default is kinder.
+ */
+export function captureFilter(userFilter: string, own: readonly OwnDestination[]): string {
+  const user = userFilter.trim();
+  if (own.length === 0) return user;
+  const clauses = own.map((d) => `(${d.protocol} and dst host ${d.address} and dst port ${d.port})`).join(' or ');
+  return user === '' ? `not (${clauses})` : `(${user}) and not (${clauses})`;
+}
+
+/** The UDP collectors as IP literals (host names resolved now, every address they have). */
+export async function collectorDestinations(collectors: readonly string[]): Promise<OwnDestination[]> {
+  const out: OwnDestination[] = [];
+  for (const collector of collectors) {
+    const { host, port, family } = parseCollectorAddress(collector);
+    const addresses = family === 0 ? (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address) : [host];
+    for (const address of addresses) out.push({ address, port, protocol: 'udp' });
+  }
+  return out;
+}
