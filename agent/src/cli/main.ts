@@ -8,6 +8,8 @@ import { EXIT_USAGE, UsageError } from './usage-error.js';
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'run':
+      return (await import('./run-command.js')).runRunCommand(rest);
     case 'replay':
       return (await import('./replay-command.js')).runReplayCommand(rest);
     case 'inspect':

@@ -2,6 +2,7 @@
 export const MAIN_USAGE = `tapflow — lightweight network flow probe (pcap/pcapng → flows → IPFIX)
 
 Usage:
+  tapflow run --interface IF [options] capture live traffic into IPFIX (until SIGTERM/SIGINT)
   tapflow replay FILE... [options]     replay capture files (pcap, pcapng, '-' for stdin) into IPFIX
   tapflow inspect FILE.ipfix [--json]  print the flow records of an IPFIX file
   tapflow check-config FILE            validate a configuration file (exit 0 valid, 1 invalid)
@@ -37,3 +38,20 @@ export const CHECK_CONFIG_USAGE = `Usage: tapflow check-config FILE
 
 Validates a tapflow configuration file against probe-config/tapflow.schema.json's rules and prints
 every problem with its JSON path. Exit 0 when valid, 1 when not.`;
+
+export const RUN_USAGE = `Usage: tapflow run --interface IF [options]
+
+Captures live traffic (needs root or CAP_NET_RAW) on one or more interfaces into one flow table and
+exports every flow as IPFIX, until SIGTERM or SIGINT, when every active flow is exported. With no
+--collector and no --out, the records go to flows.ipfix in the current directory.
+
+Options:
+  -i, --interface IF      capture on IF (repeatable: a TAP's A and B ports)
+  --filter BPF            capture filter (pcap-filter syntax); tapflow's own export is excluded
+  --collector HOST:PORT   send IPFIX over UDP to this collector (repeatable; [IPV6]:PORT)
+  --out FILE.ipfix        write an IPFIX file (RFC 5655)
+  --config FILE           configuration file (JSON, see probe-config/); flags override it
+  --status-interval S     a status line on stderr every S seconds (default 10, 0 for none)
+  --summary-json          print the final summary as one JSON object
+  -q, --quiet             no status lines
+  -h, --help              this help`;

@@ -108,9 +108,52 @@ const exportTarget = z
   .prefault({})
   .describe('Where flow records go');
 
+const capture = z
+  .strictObject({
+    interfaces: z
+      .array(z.string().regex(/^[^\s/]{1,15}$/, 'expected a network interface name'))
+      .max(8)
+      .default([])
+      .describe('Interfaces to capture on (a TAP\'s A and B ports feed one flow table); `tapflow run --interface` overrides'),
+    filter: z.string().max(4096).default('').describe('BPF filter (pcap-filter syntax) applied to every interface; empty for all traffic'),
+    excludeOwnTraffic: z
+      .boolean()
+      .default(true)
+      .describe("Add a BPF clause that drops tapflow's own export traffic (to its collectors), so it never meters itself"),
+    snapLenBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(65_535)
+      .default(D.SNAPLEN_BYTES)
+      .describe('Bytes copied from each packet (headers and application hints; octets are counted from the IP header)'),
+    bufferBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .max(1_073_741_824)
+      .default(D.CAPTURE_BUFFER_BYTES)
+      .describe('Kernel capture buffer per interface (bytes)'),
+    ringSlots: z
+      .number()
+      .int()
+      .min(64)
+      .max(1_048_576)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(D.RING_SLOTS)
+      .describe('Packets the ring between capture and meter holds (a power of two); when full, packets are dropped and counted'),
+    onMissingInterface: z
+      .enum(['retry', 'fail'])
+      .default('retry')
+      .describe('An interface absent or down at start: retry with backoff (1 s doubling to 30 s), or fail at once'),
+  })
+  .prefault({})
+  .describe('Live capture (tapflow run)');
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors'),
+    capture,
     flowTable,
     decoder,
     ipfix,

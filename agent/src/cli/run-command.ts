@@ -1,0 +1,51 @@
+import type { ConfigInput } from '../config/schema.js';
+import { readConfigInput, validateConfig, withOverrides } from '../config/load.js';
+import { runAgent } from '../run/run-agent.js';
+import { parseCommandArgs } from './parse-command-args.js';
+import { RUN_USAGE } from './usage.js';
+import { EXIT_OK, UsageError } from './usage-error.js';
+
+const DEFAULT_OUT_FILE = 'flows.ipfix';
+
+/** `tapflow run`: live capture → flows → IPFIX until SIGTERM/SIGINT. */
+export async function runRunCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      config: { type: 'string' },
+      interface: { type: 'string', short: 'i', multiple: true },
+      filter: { type: 'string' },
+      collector: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'status-interval': { type: 'string' },
+      'summary-json': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    RUN_USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, RUN_USAGE);
+  const statusIntervalMs = values['status-interval'] === undefined ? 10_000 : Number(values['status-interval']) * 1000;
+  if (!(statusIntervalMs >= 0)) throw new UsageError('--status-interval takes seconds (0 for none)', RUN_USAGE);
+
+  const fileInput: ConfigInput = values.config ? readConfigInput(values.config) : {};
+  const overrides: ConfigInput = { capture: {}, export: {} };
+  if (values.interface) overrides.capture!.interfaces = values.interface;
+  if (values.filter !== undefined) overrides.capture!.filter = values.filter;
+  if (values.collector) overrides.export!.collectors = values.collector;
+  if (values.out) overrides.export!.file = values.out;
+  const source = values.config ?? 'command line';
+  let config = validateConfig(withOverrides(fileInput, overrides), source);
+  if (config.capture.interfaces.length === 0) throw new UsageError('no interface: give --interface IF (or capture.interfaces in the configuration)', RUN_USAGE);
+  if (config.export.collectors.length === 0 && config.export.file === null) {
+    config = validateConfig(withOverrides(withOverrides(fileInput, overrides), { export: { file: DEFAULT_OUT_FILE } }), source);
+  }
+  return runAgent(config, {
+    statusIntervalMs: values.quiet || values['summary-json'] ? 0 : statusIntervalMs,
+    summaryJson: values['summary-json'] === true,
+  });
+}

@@ -1,0 +1,32 @@
+import type { Config } from '../config/schema.js';
+import type { ExportStats } from '../export/export-pipeline.js';
+
+/** What the main thread gives the meter worker at start. */
+export interface MeterWorkerData {
+  config: Config;
+  ringBuffer: SharedArrayBuffer;
+}
+
+/** Main thread → worker. */
+export type MeterWorkerMessage = { type: 'stop' } | { type: 'report' };
+
+/** Worker → main thread: counters (final after a stop, when every flow was exported). */
+export interface MeterWorkerReport {
+  type: 'report';
+  final: boolean;
+  packets: number;
+  meteredPackets: number;
+  meteredOctets: number;
+  malformed: Record<string, number>;
+  activeFlows: number;
+  flows: number;
+  evictions: number;
+  records: number;
+  export: ExportStats;
+}
+
+export interface MeterWorkerError {
+  type: 'error';
+  message: string;
+  code: string | null;
+}

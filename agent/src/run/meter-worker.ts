@@ -1,0 +1,70 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PacketRing } from '../capture/packet-ring.js';
+import { nowUs } from '../capture/capture-clock.js';
+import type { Config } from '../config/schema.js';
+import { createExportPipeline } from '../export/create-export-pipeline.js';
+import { isMalformed } from '../decode/decode-status.js';
+import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
+import type { MeterWorkerData, MeterWorkerMessage, MeterWorkerReport } from './meter-worker-protocol.js';
+
+/**
+ * The flow meter's thread: drains the packet ring (filled by capture on the main thread) into
+ * decode → flow table → export, and advances the clock with wall time when no packet comes, so
+ * idle flows expire on time. Capture never waits for it: a full ring drops and counts.
+ */
+const { config, ringBuffer } = workerData as MeterWorkerData;
+const ring = PacketRing.attach(ringBuffer);
+const pipeline = createExportPipeline(config as Config, { exportTime: 'now' });
+const meter = new FlowMeter(flowMeterOptionsFromConfig(config as Config), pipeline.sink);
+/** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
+const BATCH_PACKETS = 4096;
+/** How long to wait for packets before moving the clock on anyway. */
+const IDLE_WAIT_MS = 100;
+let stopping = false;
+
+parentPort!.on('message', (message: MeterWorkerMessage) => {
+  if (message.type === 'stop') stopping = true;
+  else if (message.type === 'report') parentPort!.postMessage(report(false));
+});
+
+function report(final: boolean): MeterWorkerReport {
+  const c = meter.counters;
+  const t = meter.table.counters;
+  return {
+    type: 'report',
+    final,
+    packets: c.packets,
+    meteredPackets: c.meteredPackets,
+    meteredOctets: c.meteredOctets,
+    malformed: c.statusCounts(isMalformed),
+    activeFlows: meter.table.activeFlows,
+    flows: t.flowsCreated,
+    evictions: t.evictions,
+    records: Array.from(t.recordsByEndReason).reduce((a, b) => a + b, 0),
+    export: pipeline.stats(),
+  };
+}
+
+async function run(): Promise<void> {
+  while (!stopping) {
+    const delivered = ring.drain(meter.handlePacket, BATCH_PACKETS);
+    if (delivered === 0) {
+      meter.advanceClock(nowUs());
+      await ring.waitForPackets(IDLE_WAIT_MS);
+    } else if (pipeline.backlogged()) {
+      await pipeline.drain();
+    } else {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  // Stop: meter what is still in the ring, then export every active flow (forcedEnd).
+  while (ring.drain(meter.handlePacket, BATCH_PACKETS) > 0);
+  meter.advanceClock(nowUs());
+  while (!meter.flushSome()) await pipeline.drain();
+  await pipeline.close();
+  parentPort!.postMessage(report(true));
+}
+
+run().catch((error: unknown) => {
+  parentPort!.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error), code: (error as { code?: string }).code ?? null });
+});
