@@ -116,6 +116,10 @@ const capture = z
       .default([])
       .describe('Interfaces to capture on (a TAP\'s A and B ports feed one flow table); `tapflow run --interface` overrides'),
     filter: z.string().max(4096).default('').describe('BPF filter (pcap-filter syntax) applied to every interface; empty for all traffic'),
+    oneLink: z
+      .boolean()
+      .default(true)
+      .describe("The interfaces are the ports of one link (a TAP's A and B sides): a connection whose directions arrive on different ports is one flow, each record carrying its own ingressInterface. false: one flow table entry per interface"),
     excludeOwnTraffic: z
       .boolean()
       .default(true)

@@ -12,7 +12,11 @@ export class FlowStore {
   readonly ipVersion: Uint8Array;
   readonly protocol: Uint8Array;
   readonly vlanId: Uint16Array;
-  readonly interfaceId: Uint32Array;
+  /**
+   * Which link the flow was seen on: the capture interface, or 0 for every interface when they are
+   * the ports of one link (a TAP's A and B sides), so both directions meet in one entry.
+   */
+  readonly linkId: Uint32Array;
   /** Four words per slot: IPv4 in word 0. */
   readonly addrA: Uint32Array;
   readonly addrB: Uint32Array;
@@ -33,6 +37,8 @@ export class FlowStore {
   /** Source and destination MAC of the direction's first packet (48-bit integers). */
   readonly srcMac: Float64Array;
   readonly dstMac: Float64Array;
+  /** ingressInterface of the direction's first packet (per direction: a TAP delivers each side on its own port). */
+  readonly ingressInterface: Uint32Array;
   /** Packet timestamps (µs since the epoch) of the direction's first and last packet. */
   readonly firstUs: Float64Array;
   readonly lastUs: Float64Array;
@@ -51,7 +57,7 @@ export class FlowStore {
     this.ipVersion = new Uint8Array(capacity);
     this.protocol = new Uint8Array(capacity);
     this.vlanId = new Uint16Array(capacity);
-    this.interfaceId = new Uint32Array(capacity);
+    this.linkId = new Uint32Array(capacity);
     this.addrA = new Uint32Array(capacity * 4);
     this.addrB = new Uint32Array(capacity * 4);
     this.portA = new Uint16Array(capacity);
@@ -66,6 +72,7 @@ export class FlowStore {
     this.maxTtl = new Uint8Array(directions);
     this.srcMac = new Float64Array(directions);
     this.dstMac = new Float64Array(directions);
+    this.ingressInterface = new Uint32Array(directions);
     this.firstUs = new Float64Array(directions);
     this.lastUs = new Float64Array(directions);
     this.lastActivityUs = new Float64Array(capacity);

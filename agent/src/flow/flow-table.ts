@@ -80,17 +80,18 @@ export class FlowTable {
 
   /**
    * Accounts one decoded packet: view.tsUs is its timestamp (record times); clockUs[0] is the meter's
-   * monotonic clock (expiry order).
+   * monotonic clock (expiry order). linkId is part of the flow key (see FlowStore.linkId);
+   * ingressInterface is what the record of this packet's direction reports.
    */
-  update(view: PacketView, interfaceId: number): void {
+  update(view: PacketView, linkId: number, ingressInterface: number): void {
     const s = this.store;
     const tsUs = view.tsUs;
     const nowUs = this.clockUs[0]!;
     const hash = hashFlowKey(
-      this.seed, view.ipVersion, view.protocol, view.vlanId, interfaceId,
+      this.seed, view.ipVersion, view.protocol, view.vlanId, linkId,
       view.srcAddr, view.srcPort, view.dstAddr, view.dstPort,
     );
-    let slot = this.find(view, interfaceId, hash);
+    let slot = this.find(view, linkId, hash);
     let forward = true;
     if (slot >= 0) {
       forward = this.matchesForward(slot, view);
@@ -101,7 +102,7 @@ export class FlowTable {
         forward = true;
       }
     }
-    if (slot < 0) slot = this.create(view, interfaceId, hash);
+    if (slot < 0) slot = this.create(view, linkId, hash);
 
     const d = directionIndex(slot, forward ? FORWARD : REVERSE);
     s.packets[d]! += 1;
@@ -111,6 +112,7 @@ export class FlowTable {
     if (view.ttl > s.maxTtl[d]!) s.maxTtl[d] = view.ttl;
     if (s.packets[d] === 1) {
       s.tos[d] = view.tos;
+      s.ingressInterface[d] = ingressInterface;
       s.srcMac[d] = view.macs[MAC_SRC]!;
       s.dstMac[d] = view.macs[MAC_DST]!;
       s.firstUs[d] = tsUs;
@@ -176,7 +178,7 @@ export class FlowTable {
     return true;
   }
 
-  private find(view: PacketView, interfaceId: number, hash: number): number {
+  private find(view: PacketView, linkId: number, hash: number): number {
     const { buckets, mask } = this.index;
     const s = this.store;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
@@ -188,7 +190,7 @@ export class FlowTable {
         s.ipVersion[slot] === view.ipVersion &&
         s.protocol[slot] === view.protocol &&
         s.vlanId[slot] === view.vlanId &&
-        s.interfaceId[slot] === interfaceId &&
+        s.linkId[slot] === linkId &&
         (this.matchesForward(slot, view) || this.matchesReverse(slot, view))
       ) {
         return slot;
@@ -224,7 +226,7 @@ export class FlowTable {
   }
 
   /** A new entry for the packet's flow; times come from view.tsUs and the clock cell (no float arguments: see clockUs). */
-  private create(view: PacketView, interfaceId: number, hash: number): number {
+  private create(view: PacketView, linkId: number, hash: number): number {
     const nowUs = this.clockUs[0]!;
     let slot = this.store.allocate();
     if (slot < 0) {
@@ -235,7 +237,7 @@ export class FlowTable {
     s.ipVersion[slot] = view.ipVersion;
     s.protocol[slot] = view.protocol;
     s.vlanId[slot] = view.vlanId;
-    s.interfaceId[slot] = interfaceId;
+    s.linkId[slot] = linkId;
     const base = slot * 4;
     for (let i = 0; i < 4; i++) {
       s.addrA[base + i] = view.srcAddr[i]!;
@@ -307,13 +309,13 @@ export class FlowTable {
     r.dstPort = forward ? s.portB[slot]! : s.portA[slot]!;
     r.icmpTypeCode = r.protocol === PROTO_ICMP || r.protocol === PROTO_ICMPV6 ? r.dstPort : 0;
     r.vlanId = s.vlanId[slot]!;
-    r.ingressInterface = s.interfaceId[slot]!;
     r.endReason = reason;
     const d = directionIndex(slot, direction);
     r.packets = s.packets[d]!;
     r.octets = s.octets[d]!;
     r.tcpFlags = s.tcpFlags[d]!;
     r.tos = s.tos[d]!;
+    r.ingressInterface = s.ingressInterface[d]!;
     r.minTtl = s.minTtl[d]!;
     r.maxTtl = s.maxTtl[d]!;
     r.srcMac = s.srcMac[d]!;

@@ -11,6 +11,12 @@ import { MeterCounters } from './meter-counters.js';
 
 export interface FlowMeterOptions {
   flowTable: FlowTableOptions;
+  /**
+   * The capture interfaces are the ports of one link (a TAP's A and B sides): key flows without the
+   * interface, so a connection whose directions arrive on different ports is one flow. Each record
+   * still reports the ingressInterface of its own direction.
+   */
+  oneLink: boolean;
   expiryTickUs: number;
   fragmentMapEntries: number;
   fragmentTimeoutUs: number;
@@ -41,6 +47,7 @@ export function flowMeterOptionsFromConfig(config: Config): FlowMeterOptions {
         other: idle.other * US_PER_MS,
       },
     },
+    oneLink: false,
     expiryTickUs: t.expiryTickMs * US_PER_MS,
     fragmentMapEntries: config.decoder.fragmentMapEntries,
     fragmentTimeoutUs: config.decoder.fragmentTimeoutMs * US_PER_MS,
@@ -62,6 +69,7 @@ export class FlowMeter {
   private readonly view = new PacketView();
   private readonly sink: FlowRecordSink;
   private readonly expiryTickUs: number;
+  private readonly oneLink: boolean;
   /** [0]: monotonic meter clock (µs since the epoch), the latest time seen; shared with the table. */
   private readonly clockUs = new Float64Array(1);
   private nextExpiryUs = 0;
@@ -73,6 +81,7 @@ export class FlowMeter {
     this.table = new FlowTable(options.flowTable, sink, this.clockUs);
     this.fragments = new FragmentMap(options.fragmentMapEntries, options.fragmentTimeoutUs);
     this.expiryTickUs = options.expiryTickUs;
+    this.oneLink = options.oneLink;
   }
 
   /** The packet handler for packet sources; a bound field so passing it around allocates nothing. */
@@ -90,7 +99,7 @@ export class FlowMeter {
     if (view.isFragment !== 0) this.fragments.resolve(view, clock[0]!);
     counters.meteredPackets++;
     counters.meteredOctets += view.ipLength;
-    this.table.update(view, packet.interfaceId);
+    this.table.update(view, this.oneLink ? 0 : packet.interfaceId, packet.interfaceId);
   };
 
   /** Moves the meter clock forward (never back) and runs expiry when a tick is due (live capture's timer). */

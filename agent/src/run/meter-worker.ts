@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PacketRing } from '../capture/packet-ring.js';
 import { nowUs } from '../capture/capture-clock.js';
-import type { Config } from '../config/schema.js';
 import { createExportPipeline } from '../export/create-export-pipeline.js';
 import { isMalformed } from '../decode/decode-status.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
@@ -14,8 +13,8 @@ import type { MeterWorkerData, MeterWorkerMessage, MeterWorkerReport } from './m
  */
 const { config, ringBuffer } = workerData as MeterWorkerData;
 const ring = PacketRing.attach(ringBuffer);
-const pipeline = createExportPipeline(config as Config, { exportTime: 'now' });
-const meter = new FlowMeter(flowMeterOptionsFromConfig(config as Config), pipeline.sink);
+const pipeline = createExportPipeline(config, { exportTime: 'now' });
+const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, pipeline.sink);
 /** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
 const BATCH_PACKETS = 4096;
 /** How long to wait for packets before moving the clock on anyway. */

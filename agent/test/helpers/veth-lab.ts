@@ -19,6 +19,11 @@ export interface VethLab {
   inside(i: number): string;
   /** tcpreplay inside the namespace onto inner end(s); extra arguments e.g. ['--pps', '20000']. */
   replay(pcap: string, args: string[]): Promise<void>;
+  /**
+   * A TAP's two sides: tcpprep splits the pcap by direction (client→server on pair 0,
+   * server→client on pair 1) and tcpreplay sends each side on its own pair.
+   */
+  replayTap(pcap: string, cacheFile: string, args: string[]): Promise<void>;
   remove(): void;
 }
 
@@ -71,6 +76,10 @@ export function createVethLab(prefix: string, pairs = 1): VethLab {
     inside,
     async replay(pcap, args) {
       await execFileAsync('ip', ['netns', 'exec', namespace, 'tcpreplay', '-q', '-i', inside(0), ...args, pcap]);
+    },
+    async replayTap(pcap, cacheFile, args) {
+      await execFileAsync('tcpprep', ['--auto=client', `--pcap=${pcap}`, `--cachefile=${cacheFile}`]);
+      await execFileAsync('ip', ['netns', 'exec', namespace, 'tcpreplay', '-q', `--cachefile=${cacheFile}`, '-i', inside(0), '-I', inside(1), ...args, pcap]);
     },
     remove,
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasTool, tempDir } from '../helpers/collectors.js';
@@ -18,7 +19,7 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
   let lab: VethLab;
   const tmp = tempDir('tapflow-run-');
   before(() => {
-    lab = createVethLab('tfrun');
+    lab = createVethLab('tfrun', 2);
   });
   after(() => {
     lab?.remove();
@@ -49,6 +50,40 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
       assert.deepEqual(diff, [], diff.slice(0, 10).join('\n'));
     });
   }
+
+  it('TAP A+B: the two directions on two ports give the flows of the single-file replay, each with its port', async () => {
+    const pcap = join(SHARED_PCAPS_DIR, 'realistic/suricata_tls-browsing.pcap');
+    const live = join(tmp.dir, 'tap.ipfix');
+    const replayed = join(tmp.dir, 'tap-replayed.ipfix');
+    const agent = runTapflow(['run', '-i', lab.outside(0), '-i', lab.outside(1), '--out', live, '--summary-json']);
+    let stderr = '';
+    agent.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 10_000;
+    while ((stderr.match(/capturing on/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await lab.replayTap(pcap, join(tmp.dir, 'tap.cache'), ['--pps', '20000']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    agent.child.kill('SIGTERM');
+    const run = await agent;
+    assert.equal(run.status, 0, run.stderr);
+    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { interfaces: { name: string; ifIndex: number; packetsSeen: number }[] };
+    assert.ok(summary.interfaces.every((i) => i.packetsSeen > 0), 'both ports carried traffic');
+
+    assert.equal((await runTapflow(['replay', pcap, '--out', replayed, '--quiet'])).status, 0);
+    const diff = differences(ipfixFlowTotals(replayed), ipfixFlowTotals(live));
+    assert.deepEqual(diff, [], diff.slice(0, 10).join('\n'));
+    // Both directions of a connection are one flow with both counters: a TCP flow with a SYN from
+    // one port has its SYN-ACK record from the other.
+    const ports = new Set(summary.interfaces.map((i) => i.ifIndex));
+    const records = parseIpfixRecords(readFileSync(live)).map((r) => r.values);
+    assert.ok(records.every((r) => ports.has(Number(r.ingressInterface))));
+    const byTuple = new Map(records.map((r) => [`${r.sourceIPv4Address ?? r.sourceIPv6Address}|${r.sourceTransportPort}|${r.destinationIPv4Address ?? r.destinationIPv6Address}|${r.destinationTransportPort}`, r]));
+    let pairsOnTwoPorts = 0;
+    for (const r of records) {
+      const reverse = byTuple.get(`${r.destinationIPv4Address ?? r.destinationIPv6Address}|${r.destinationTransportPort}|${r.sourceIPv4Address ?? r.sourceIPv6Address}|${r.sourceTransportPort}`);
+      if (reverse && reverse.ingressInterface !== r.ingressInterface) pairsOnTwoPorts++;
+    }
+    assert.ok(pairsOnTwoPorts > 10, `${pairsOnTwoPorts} record pairs whose directions came on different ports`);
+  });
 
   it('without a usable interface it says so and exits non-zero, with no stack trace', async () => {
     const run = await runTapflow(['run', '--interface', 'tfnosuch0', '--config', writeFailFast(tmp.dir)]);

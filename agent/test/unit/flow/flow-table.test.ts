@@ -41,7 +41,7 @@ const clock = new Float64Array(1);
 function feed(table: FlowTable, view: PacketView, interfaceId: number, tsUs: number, nowUs: number): void {
   clock[0] = nowUs;
   view.tsUs = tsUs;
-  table.update(view, interfaceId);
+  table.update(view, interfaceId, interfaceId);
 }
 
 function options(overrides: Partial<FlowTableOptions> = {}): FlowTableOptions {
@@ -98,6 +98,24 @@ describe('FlowTable', () => {
     feed(table, tagged, 0, 0, 0);
     feed(table, packet(1, 1, 2, 2, 17), 1, 0, 0);
     assert.equal(table.activeFlows, 3);
+  });
+
+  it('one link over two ports (TAP A and B): one flow, each record with its own ingressInterface', () => {
+    const records: { src: number; ingress: number; packets: number }[] = [];
+    const sink: FlowRecordSink = { add: (r) => records.push({ src: r.srcAddr[0]!, ingress: r.ingressInterface, packets: r.packets }), flush() {} };
+    const table = new FlowTable(options(), sink, clock);
+    clock[0] = 1;
+    const out = packet(1, 1000, 2, 80, 6, SYN);
+    const back = packet(2, 80, 1, 1000, 6, SYN | ACK);
+    table.update(out, 0, 7);
+    table.update(back, 0, 8);
+    table.update(out, 0, 7);
+    assert.equal(table.activeFlows, 1);
+    table.flushAll();
+    assert.deepEqual(records, [
+      { src: 1, ingress: 7, packets: 2 },
+      { src: 2, ingress: 8, packets: 1 },
+    ]);
   });
 
   it('expires idle flows per protocol class with flowEndReason idleTimeout', () => {
