@@ -24,6 +24,8 @@ export interface CapHandle {
   open(device: string, filter: string, bufferBytes: number, buffer: Buffer): string;
   close(): boolean;
   on(event: 'packet', listener: (copiedLength: number, truncated: boolean) => void): unknown;
+  /** Emitted by tapflow's patch of cap (agent/scripts/patch-cap.mjs) when the capture socket fails, e.g. the interface went down. */
+  on(event: 'pollerror', listener: (libuvStatus: number) => void): unknown;
   removeAllListeners(event?: string): unknown;
 }
 

@@ -36,6 +36,11 @@ export interface LiveCaptureOptions {
   snapLenBytes?: number;
   /** npm `cap` always enables promiscuous mode, so only true (the default) is accepted. */
   promiscuous?: boolean;
+  /**
+   * Called (once) when capture stops by itself: the capture socket failed, typically because the
+   * interface went down. The capture is closed by then; open a new LiveCapture to resume.
+   */
+  onFailure?: (libuvStatus: number) => void;
 }
 
 /** What open() settled on. */
@@ -134,6 +139,11 @@ export class LiveCapture {
     packet.linkType = linkType;
     packet.interfaceId = interfaceId;
     handle.on('packet', this.onPacket);
+    const onFailure = options.onFailure;
+    handle.on('pollerror', (libuvStatus: number) => {
+      this.close();
+      onFailure?.(libuvStatus);
+    });
     this.handle = handle;
     this.currentState = 'capturing';
     return { interfaceName, linkType, interfaceId, snapLenBytes, bufferBytes, filter };
@@ -147,6 +157,7 @@ export class LiveCapture {
     this.handle = null;
     handle.close();
     handle.removeAllListeners('packet');
+    handle.removeAllListeners('pollerror');
   }
 
   // Bound once; cap calls it once per packet with (copied length, truncated).

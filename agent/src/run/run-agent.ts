@@ -2,14 +2,12 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { CapturedPacket } from '../capture/captured-packet.js';
-import { estimateDrops, readInterfaceCounters, type InterfaceCounterReading } from '../capture/interface-counters.js';
-import { CAPTURE_NO_INTERFACE } from '../capture/live-capture-errors.js';
-import { LiveCapture, type LiveCaptureInfo } from '../capture/live-capture.js';
+import { estimateDrops, readInterfaceCounters } from '../capture/interface-counters.js';
 import { PacketRing } from '../capture/packet-ring.js';
 import { captureFilter, collectorDestinations } from '../capture/self-exclusion-filter.js';
 import type { Config } from '../config/schema.js';
-import { INTERFACE_RETRY_MAX_MS, INTERFACE_RETRY_MIN_MS } from '../config/defaults.js';
 import { AgentError } from '../core/errors.js';
+import { InterfaceCapture } from './interface-capture.js';
 import type { MeterWorkerData, MeterWorkerError, MeterWorkerReport } from './meter-worker-protocol.js';
 import { formatRunStatus, formatRunSummary, type RunSummary } from './run-summary.js';
 
@@ -21,12 +19,6 @@ export interface RunOptions {
 
 /** How long a stopping meter may take to export every flow before tapflow gives up on it. */
 const STOP_TIMEOUT_MS = 60_000;
-
-interface OpenInterface {
-  capture: LiveCapture;
-  info: LiveCaptureInfo;
-  countersAtStart: InterfaceCounterReading | null;
-}
 
 /**
  * `tapflow run`: capture on the main thread (npm cap, one JS call per packet) into a bounded
@@ -47,21 +39,27 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     if (ring !== null) ring.push(p.data, p.offset, p.capLen, p.wireLen, p.tsUs, p.interfaceId);
     else packetsBeforeStart++;
   };
-  const opened: OpenInterface[] = [];
+  const opened: InterfaceCapture[] = [];
   try {
     const own = config.capture.excludeOwnTraffic ? await collectorDestinations(config.export.collectors) : [];
-    const filter = captureFilter(config.capture.filter, own);
+    const captureOptions = {
+      filter: captureFilter(config.capture.filter, own),
+      bufferBytes: config.capture.bufferBytes,
+      snapLenBytes: config.capture.snapLenBytes,
+      onMissingInterface: config.capture.onMissingInterface,
+      log: (line: string) => process.stderr.write(`${line}\n`),
+    };
     for (const name of config.capture.interfaces) {
-      const open = await openWithRetry(name, filter, config, toRing, stop.signal);
-      if (open === null) break; // stopped while waiting for the interface
-      opened.push(open);
+      const capture = new InterfaceCapture(name, toRing, captureOptions, stop.signal);
+      if (!(await capture.start())) break; // stopped while waiting for the interface
+      opened.push(capture);
     }
     if (stop.signal.aborted) return finish(config, options, opened, null, null, started, packetsBeforeStart);
-    const linkType = opened[0]!.info.linkType;
-    const mixed = opened.find((o) => o.info.linkType !== linkType);
-    if (mixed) throw new AgentError('TAPFLOW_E_CAPTURE_LINK_TYPE', `all interfaces must have one link type: ${opened[0]!.info.interfaceName} has ${linkType}, ${mixed.info.interfaceName} has ${mixed.info.linkType}`);
+    const linkType = opened[0]!.info!.linkType;
+    const mixed = opened.find((o) => o.info!.linkType !== linkType);
+    if (mixed) throw new AgentError('TAPFLOW_E_CAPTURE_LINK_TYPE', `all interfaces must have one link type: ${opened[0]!.name} has ${linkType}, ${mixed.name} has ${mixed.info!.linkType}`);
     ring = PacketRing.create({ slotCount: config.capture.ringSlots, slotBytes: config.capture.snapLenBytes, linkType });
-    for (const o of opened) process.stderr.write(`tapflow: capturing on ${o.info.interfaceName} (ifIndex ${o.info.interfaceId}, filter ${JSON.stringify(o.info.filter)})\n`);
+    for (const o of opened) process.stderr.write(`tapflow: capturing on ${o.name} (ifIndex ${o.info!.interfaceId}, filter ${JSON.stringify(o.info!.filter)})\n`);
 
     const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer };
     const worker = new Worker(new URL('./meter-worker.js', import.meta.url), { workerData });
@@ -84,7 +82,7 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     if (!stop.signal.aborted) await once(stop.signal, 'abort');
     if (statusTimer) clearInterval(statusTimer);
 
-    for (const o of opened) o.capture.close();
+    for (const o of opened) o.close();
     const exited = once(worker, 'exit');
     worker.postMessage({ type: 'stop' });
     const giveUp = new AbortController();
@@ -101,56 +99,28 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     if (failure !== null) process.stderr.write(`tapflow: meter failed: ${(failure as MeterWorkerError).message}\n`);
     return finish(config, options, opened, ring, final ?? latest, started, packetsBeforeStart, failure !== null || final === null);
   } finally {
-    for (const o of opened) o.capture.close();
+    for (const o of opened) o.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
 }
 
-/**
- * Opens one interface; when it is absent and the configuration says 'retry', waits 1 s, 2 s, …
- * up to 30 s between attempts (one line on stderr each) until it appears or a signal stops us.
- */
-async function openWithRetry(
-  name: string,
-  filter: string,
-  config: Config,
-  handler: (p: CapturedPacket) => void,
-  signal: AbortSignal,
-): Promise<OpenInterface | null> {
-  let waitMs = INTERFACE_RETRY_MIN_MS;
-  for (;;) {
-    const capture = new LiveCapture(handler);
-    try {
-      const info = capture.open(name, { filter, bufferBytes: config.capture.bufferBytes, snapLenBytes: config.capture.snapLenBytes });
-      return { capture, info, countersAtStart: readInterfaceCounters(name) };
-    } catch (error) {
-      if (!(error instanceof AgentError) || error.code !== CAPTURE_NO_INTERFACE || config.capture.onMissingInterface === 'fail') throw error;
-      process.stderr.write(`tapflow: ${error.message}; retrying in ${waitMs / 1000} s\n`);
-    }
-    try {
-      await sleep(waitMs, undefined, { signal });
-    } catch {
-      return null;
-    }
-    waitMs = Math.min(waitMs * 2, INTERFACE_RETRY_MAX_MS);
-  }
-}
-
-function summarize(opened: OpenInterface[], ring: PacketRing | null, report: MeterWorkerReport | null, started: number, packetsBeforeStart: number): RunSummary {
+function summarize(opened: InterfaceCapture[], ring: PacketRing | null, report: MeterWorkerReport | null, started: number, packetsBeforeStart: number): RunSummary {
   const ringStats = ring?.stats() ?? null;
   return {
     elapsedMs: Date.now() - started,
     interfaces: opened.map((o) => {
-      const now = readInterfaceCounters(o.info.interfaceName);
-      const drops = o.countersAtStart && now ? estimateDrops(o.countersAtStart, now, o.capture.packetsSeenTotal) : null;
+      const now = readInterfaceCounters(o.name);
+      const drops = o.countersAtStart && now ? estimateDrops(o.countersAtStart, now, o.packetsSeen) : null;
       return {
-        name: o.info.interfaceName,
-        ifIndex: o.info.interfaceId,
-        linkType: o.info.linkType,
-        packetsSeen: o.capture.packetsSeenTotal,
+        name: o.name,
+        ifIndex: o.info?.interfaceId ?? 0,
+        linkType: o.info?.linkType ?? 0,
+        packetsSeen: o.packetsSeen,
         kernelDropped: drops?.kernelDroppedPackets ?? null,
         unseenEstimate: drops?.unseenPackets ?? null,
+        outages: o.outages,
+        outageMs: o.outageMs,
       };
     }),
     packetsBeforeStart,
@@ -163,7 +133,7 @@ function summarize(opened: OpenInterface[], ring: PacketRing | null, report: Met
 function finish(
   config: Config,
   options: RunOptions,
-  opened: OpenInterface[],
+  opened: InterfaceCapture[],
   ring: PacketRing | null,
   report: MeterWorkerReport | null,
   started: number,

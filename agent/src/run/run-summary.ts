@@ -13,6 +13,9 @@ export interface RunSummary {
     kernelDropped: number | null;
     /** Frames the interface handled that the capture did not deliver: an upper bound with a BPF filter. */
     unseenEstimate: number | null;
+    /** Times capture stopped by itself (interface down) and was reopened, and the time without capture. */
+    outages: number;
+    outageMs: number;
   }[];
   /** Frames captured before the ring existed (only while a second interface was being waited for). */
   packetsBeforeStart: number;
@@ -38,7 +41,8 @@ export function formatRunSummary(s: RunSummary, destinations: string[]): string 
   const lines: string[] = [];
   for (const i of s.interfaces) {
     const drops = i.kernelDropped === null ? '' : `, kernel dropped ${i.kernelDropped}, not delivered (estimate) ${i.unseenEstimate}`;
-    lines.push(`interface  ${i.name} (ifIndex ${i.ifIndex}, link type ${i.linkType}): ${i.packetsSeen} packets${drops}`);
+    const outages = i.outages > 0 ? `, ${i.outages} outage(s) totalling ${(i.outageMs / 1000).toFixed(1)} s` : '';
+    lines.push(`interface  ${i.name} (ifIndex ${i.ifIndex}, link type ${i.linkType}): ${i.packetsSeen} packets${drops}${outages}`);
   }
   lines.push(`ring       ${s.ringDropped} dropped (full), ${s.ringQueued} left`);
   const m = s.meter;

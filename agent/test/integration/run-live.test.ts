@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { join } from 'node:path';
@@ -83,6 +83,36 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
       if (reverse && reverse.ingressInterface !== r.ingressInterface) pairsOnTwoPorts++;
     }
     assert.ok(pairsOnTwoPorts > 10, `${pairsOnTwoPorts} record pairs whose directions came on different ports`);
+  });
+
+  it('interface down and up during capture: capture resumes by itself and the outage is counted', async () => {
+    const pcap = join(SHARED_PCAPS_DIR, 'realistic/zeek_http_bro.org.pcap');
+    const agent = runTapflow(['run', '-i', lab.outside(0), '--filter', 'tcp', '--out', join(tmp.dir, 'updown.ipfix'), '--summary-json']);
+    let stderr = '';
+    agent.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const waitForText = async (text: string) => {
+      const deadline = Date.now() + 15_000;
+      while (!stderr.includes(text) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(stderr.includes(text), `waited for '${text}' in:\n${stderr}`);
+    };
+    await waitForText('capturing on');
+    await lab.replay(pcap, ['--pps', '20000']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    execFileSync('ip', ['link', 'set', lab.outside(0), 'down']);
+    await waitForText('stopped');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    execFileSync('ip', ['link', 'set', lab.outside(0), 'up']);
+    await waitForText('resumed');
+    await lab.replay(pcap, ['--pps', '20000']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    agent.child.kill('SIGTERM');
+    const run = await agent;
+    assert.equal(run.status, 0, run.stderr);
+    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { interfaces: { packetsSeen: number; outages: number; outageMs: number }[] };
+    const port = summary.interfaces[0]!;
+    assert.equal(port.outages, 1);
+    assert.ok(port.outageMs > 0);
+    assert.equal(port.packetsSeen, 2 * 751, 'every TCP frame of both replays, before and after the outage');
   });
 
   it('without a usable interface it says so and exits non-zero, with no stack trace', async () => {
