@@ -1,16 +1,15 @@
 import type { ConfigInput } from '../config/schema.js';
-import { readConfigInput, validateConfig, withOverrides } from '../config/load.js';
 import { createExportPipeline, type ExportTimeSource } from '../export/create-export-pipeline.js';
 import { flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { runReplay, type ReplayProgress } from '../replay/run-replay.js';
 import { formatReplaySummary } from './format-replay-summary.js';
 import { parseCommandArgs } from './parse-command-args.js';
+import { resolveConfig } from './resolve-config.js';
 import { REPLAY_USAGE } from './usage.js';
 import { EXIT_EXPORT_FAILED, EXIT_INPUT_DAMAGED, EXIT_OK, UsageError } from './usage-error.js';
 
 /** Progress lines at most this often, and only once a replay has run this long. */
 const PROGRESS_INTERVAL_MS = 2_000;
-const DEFAULT_OUT_FILE = 'flows.ipfix';
 
 export async function runReplayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -33,14 +32,10 @@ export async function runReplayCommand(args: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('no capture FILE given', REPLAY_USAGE);
   const exportTime = parseExportTime(values['export-time']);
 
-  const fileInput: ConfigInput = values.config ? readConfigInput(values.config) : {};
   const overrides: ConfigInput = { export: {} };
   if (values.collector) overrides.export!.collectors = values.collector;
   if (values.out) overrides.export!.file = values.out;
-  let config = validateConfig(withOverrides(fileInput, overrides), values.config ?? 'command line');
-  if (config.export.collectors.length === 0 && config.export.file === null) {
-    config = validateConfig(withOverrides(fileInput, { export: { file: DEFAULT_OUT_FILE } }), values.config ?? 'command line');
-  }
+  const config = resolveConfig(values.config, overrides);
 
   const pipeline = createExportPipeline(config, { exportTime });
   const abort = new AbortController();

@@ -1,11 +1,9 @@
 import type { ConfigInput } from '../config/schema.js';
-import { readConfigInput, validateConfig, withOverrides } from '../config/load.js';
 import { runAgent } from '../run/run-agent.js';
 import { parseCommandArgs } from './parse-command-args.js';
+import { resolveConfig } from './resolve-config.js';
 import { RUN_USAGE } from './usage.js';
 import { EXIT_OK, UsageError } from './usage-error.js';
-
-const DEFAULT_OUT_FILE = 'flows.ipfix';
 
 /** `tapflow run`: live capture → flows → IPFIX until SIGTERM/SIGINT. */
 export async function runRunCommand(args: string[]): Promise<number> {
@@ -32,18 +30,13 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const statusIntervalMs = values['status-interval'] === undefined ? 10_000 : Number(values['status-interval']) * 1000;
   if (!(statusIntervalMs >= 0)) throw new UsageError('--status-interval takes seconds (0 for none)', RUN_USAGE);
 
-  const fileInput: ConfigInput = values.config ? readConfigInput(values.config) : {};
   const overrides: ConfigInput = { capture: {}, export: {} };
   if (values.interface) overrides.capture!.interfaces = values.interface;
   if (values.filter !== undefined) overrides.capture!.filter = values.filter;
   if (values.collector) overrides.export!.collectors = values.collector;
   if (values.out) overrides.export!.file = values.out;
-  const source = values.config ?? 'command line';
-  let config = validateConfig(withOverrides(fileInput, overrides), source);
+  const config = resolveConfig(values.config, overrides);
   if (config.capture.interfaces.length === 0) throw new UsageError('no interface: give --interface IF (or capture.interfaces in the configuration)', RUN_USAGE);
-  if (config.export.collectors.length === 0 && config.export.file === null) {
-    config = validateConfig(withOverrides(withOverrides(fileInput, overrides), { export: { file: DEFAULT_OUT_FILE } }), source);
-  }
   return runAgent(config, {
     statusIntervalMs: values.quiet || values['summary-json'] ? 0 : statusIntervalMs,
     summaryJson: values['summary-json'] === true,
