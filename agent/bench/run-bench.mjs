@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // tapflow benchmarks (see agent/bench/README.md). `npm run bench` builds first, then runs this:
 //   1. offline replay throughput, tapflow vs softflowd, on three generated captures;
-//   2. heap bytes per packet on the decode and decode+flow paths after warm-up.
-// Options: --only throughput|heap, --packets N (per throughput capture), --rounds N,
-//          --heap-packets N (per measured window), --json FILE (raw results).
+//   2. heap bytes per packet on the decode and decode+flow paths after warm-up;
+//   3. live capture on a veth at fixed replay rates, tapflow vs softflowd (root only).
+// Options: --only throughput|heap|live, --packets N (per throughput capture), --rounds N,
+//          --heap-packets N (per measured window), --live-packets N, --live-rounds N,
+//          --json FILE (raw results).
 // Environment: TAPFLOW_BENCH_DIR caches the generated captures (default $TMPDIR/tapflow-bench).
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -23,11 +25,13 @@ const { values } = parseArgs({
     packets: { type: 'string', default: process.env.TAPFLOW_BENCH_PACKETS ?? '2000000' },
     rounds: { type: 'string', default: '3' },
     'heap-packets': { type: 'string', default: '2000000' },
+    'live-packets': { type: 'string', default: '300000' },
+    'live-rounds': { type: 'string', default: '2' },
     json: { type: 'string' },
   },
 });
 const only = values.only ?? 'all';
-if (!['all', 'throughput', 'heap'].includes(only)) throw new Error(`--only must be throughput or heap, got ${only}`);
+if (!['all', 'throughput', 'heap', 'live'].includes(only)) throw new Error(`--only must be throughput, heap or live, got ${only}`);
 
 const { machineInfo, formatMachineInfo } = await import(join(distBench, 'machine-info.js'));
 const { SCENARIOS, benchCapture, defaultCacheDir } = await import(join(distBench, 'bench-captures.js'));
@@ -37,7 +41,7 @@ const { formatTable } = await import(join(distBench, 'bench-format.js'));
 const HEAP_CAPTURE_PACKETS = 250_000;
 
 const machine = machineInfo();
-const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null };
+const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null, live: null };
 console.log(formatMachineInfo(machine));
 const softflowdVersion = spawnSync('softflowd', ['-h'], { encoding: 'utf8' });
 console.log(`softflowd: ${/version (\d+(?:\.\d+)*)/.exec(`${softflowdVersion.stdout}${softflowdVersion.stderr}`)?.[1] ?? 'not installed'}`);
@@ -50,7 +54,7 @@ function captureFor(scenario, packets) {
   return capture;
 }
 
-if (only !== 'heap') {
+if (only === 'all' || only === 'throughput') {
   const { runReplayThroughput, formatThroughputTable } = await import(join(distBench, 'replay-throughput.bench.js'));
   const captures = SCENARIOS.map((scenario) => captureFor(scenario, Number(values.packets)));
   const runs = await runReplayThroughput(captures, {
@@ -69,7 +73,7 @@ if (only !== 'heap') {
   console.log('softflowd: -r FILE -n 127.0.0.1:PORT -v 10 -T full -6 -a, -m and -t timeouts equal to tapflow defaults\n');
 }
 
-if (only !== 'throughput') {
+if (only === 'all' || only === 'heap') {
   const script = join(distBench, 'heap-per-packet.bench.js');
   const rows = [];
   results.heap = [];
@@ -103,6 +107,33 @@ if (only !== 'throughput') {
   console.log(`Heap allocation after warm-up (${HEAP_CAPTURE_PACKETS.toLocaleString('en-US')}-packet captures cycled in memory, ` +
     `3 windows of ${Number(values['heap-packets']).toLocaleString('en-US')} packets, no-op sink)`);
   console.log(formatTable(['scenario', 'path', 'bytes/packet', 'min-max', 'GCs', 'in-process pps', 'flows created'], rows));
+}
+
+if (only === 'all' || only === 'live') {
+  const { runLiveCapture, LIVE_CAPTURE_SKIP } = await import(join(distBench, 'live-capture.bench.js'));
+  const { formatLiveTable, rateLabel } = await import(join(distBench, 'live-capture-table.js'));
+  if (LIVE_CAPTURE_SKIP) {
+    console.log(`\nLive capture: ${LIVE_CAPTURE_SKIP}`);
+  } else {
+    const capture = captureFor('imix', Number(values['live-packets']));
+    const started = performance.now();
+    const runs = await runLiveCapture(capture, {
+      rounds: Number(values['live-rounds']),
+      repoRoot,
+      onRun: (run) =>
+        console.error(
+          `round ${run.round} live ${rateLabel(run.ratePps).padEnd(8)} ${run.tool.padEnd(9)} sent ${run.sent ?? 'n/a'} seen ${run.seen ?? 'n/a'}` +
+            (run.error ? `  FAILED: ${run.error}` : ''),
+        ),
+    });
+    results.live = { capture: capture.truth, runs };
+    console.log(`\nLive capture on a veth (imix, ${capture.truth.packets.toLocaleString('en-US')} packets replayed by tcpreplay in a namespace; ` +
+      `median of ${values['live-rounds']} alternating rounds; ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    console.log(formatLiveTable(runs));
+    console.log('drop % = 1 - seen / sent (tcpreplay\'s count). CPU = user+sys over the replay + 300 ms drain, % of one core.');
+    console.log('tapflow: run -i IF --out X.ipfix --summary-json --quiet; if/socket drops = kernelDropped / unseenEstimate.');
+    console.log('softflowd: -i IF -d -c CTL (same -m/-t as offline); seen = ps_recv - ps_drop, metered = processed + ignored (softflowctl statistics); if/socket = ps_ifdrop / ps_drop.\n');
+  }
 }
 
 if (values.json) {
