@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PacketRing } from '../capture/packet-ring.js';
 import { nowUs } from '../capture/capture-clock.js';
@@ -17,8 +18,12 @@ const pipeline = createExportPipeline(config, { exportTime: 'now' });
 const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, pipeline.sink);
 /** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
 const BATCH_PACKETS = 4096;
-/** How long to wait for packets before moving the clock on anyway. */
-const IDLE_WAIT_MS = 100;
+/**
+ * When the ring is empty, sleep this long before looking again, instead of asking the capture
+ * thread to wake us for the next packet: measured, a wake-up per packet cost ~10 µs of the meter's
+ * time per packet at 50k pps (20× the metering itself); 1 ms of polling batches the packets.
+ */
+const IDLE_POLL_MS = 1;
 let stopping = false;
 
 parentPort!.on('message', (message: MeterWorkerMessage) => {
@@ -49,7 +54,7 @@ async function run(): Promise<void> {
     const delivered = ring.drain(meter.handlePacket, BATCH_PACKETS);
     if (delivered === 0) {
       meter.advanceClock(nowUs());
-      await ring.waitForPackets(IDLE_WAIT_MS);
+      await sleep(IDLE_POLL_MS);
     } else if (pipeline.backlogged()) {
       await pipeline.drain();
     } else {
