@@ -12,6 +12,9 @@ import { createVethLab, VETH_LAB_SKIP, type VethLab } from '../helpers/veth-lab.
 
 const skip = VETH_LAB_SKIP || (sharedPcapsDir() === null ? SHARED_PCAPS_MISSING : false);
 
+/** After a replay, time for the capture to drain the kernel buffer before SIGTERM closes it (loaded CI machines). */
+const SETTLE_MS = 600;
+
 /** Captures with several hosts, TCP and UDP; replayed at a fixed rate onto the veth. */
 const CAPTURES = ['realistic/zeek_http_bro.org.pcap', 'realistic/suricata_tls-browsing.pcap'];
 
@@ -38,7 +41,7 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
       while (!stderr.includes('capturing on') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.match(stderr, /capturing on/, 'tapflow run did not start');
       await lab.replay(pcap, ['--pps', '20000']);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       agent.child.kill('SIGTERM');
       const run = await agent;
       assert.equal(run.status, 0, run.stderr);
@@ -61,7 +64,7 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
     const deadline = Date.now() + 10_000;
     while ((stderr.match(/capturing on/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await lab.replayTap(pcap, join(tmp.dir, 'tap.cache'), ['--pps', '20000']);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     agent.child.kill('SIGTERM');
     const run = await agent;
     assert.equal(run.status, 0, run.stderr);
@@ -104,7 +107,7 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
     execFileSync('ip', ['link', 'set', lab.outside(0), 'up']);
     await waitForText('resumed');
     await lab.replay(pcap, ['--pps', '20000']);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     agent.child.kill('SIGTERM');
     const run = await agent;
     assert.equal(run.status, 0, run.stderr);
