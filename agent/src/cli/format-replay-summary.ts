@@ -17,7 +17,7 @@ export function formatReplaySummary(s: ReplaySummary, destinations: string[]): s
   lines.push(`records    ${s.records}${formatCounts(s.recordsByEndReason)}`);
   lines.push(`export     ${s.export.messages} IPFIX messages, ${s.export.bytes} bytes → ${destinations.join(', ')}`);
   for (const d of s.export.destinations) {
-    if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors`);
+    if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors${d.problem ? ` (${d.problem})` : ''}`);
   }
   lines.push(`elapsed    ${(s.elapsedMs / 1000).toFixed(3)} s, ${s.packetsPerSecond} packets/s${s.incomplete ? ' (stopped early)' : ''}`);
   return `${lines.join('\n')}\n`;

@@ -113,6 +113,7 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
           sent: transport.stats.messages_total,
           dropped: transport.stats.dropped_total,
           errors: transport.stats.errors_total,
+          problem: transport.problem,
         })),
       };
     },

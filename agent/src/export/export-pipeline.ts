@@ -21,5 +21,5 @@ export interface ExportStats {
   messages: number;
   records: number;
   bytes: number;
-  destinations: { target: string; sent: number; dropped: number; errors: number }[];
+  destinations: { target: string; sent: number; dropped: number; errors: number; problem: string | null }[];
 }

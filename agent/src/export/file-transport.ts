@@ -20,6 +20,8 @@ export class FileTransport implements MessageTransport {
   readonly stats: TransportStats = emptyTransportStats();
   /** Writes are synchronous: nothing is ever in flight. */
   readonly backlogged = false;
+  /** A write failure throws instead (TAPFLOW_E_EXPORT_FILE). */
+  readonly problem = null;
   readonly path: string;
   private fd: number;
   private readonly buffer = new Uint8Array(FILE_BUFFER_BYTES);

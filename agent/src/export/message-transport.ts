@@ -21,6 +21,8 @@ export interface MessageTransport {
    * counted); a file transport throws AgentError TAPFLOW_E_EXPORT_FILE when the disk fails.
    */
   send(message: Uint8Array, length: number): void;
+  /** Why messages were lost, the latest reason (e.g. "cannot resolve collector …", "connect ECONNREFUSED"); null if none. */
+  readonly problem: string | null;
   /** True when sending should pause for a drain (more than half the send buffers in flight). */
   readonly backlogged: boolean;
   /** Resolves when nothing accepted so far is still in flight (replay backpressure). */

@@ -50,6 +50,7 @@ export class UdpTransport implements MessageTransport {
   private readonly waitingLengths: Int32Array;
   private waitingCount = 0;
   private inFlight = 0;
+  private lastSendError: string | null = null;
   private drainWaiters: Array<() => void> = [];
 
   /** Parses the address now (throws TAPFLOW_E_EXPORT_COLLECTOR_ADDRESS); connects in the background. */
@@ -65,6 +66,12 @@ export class UdpTransport implements MessageTransport {
     this.waitingLengths = new Int32Array(poolSize);
     this.sentCallbacks = this.pool.map((_, slot) => (error: Error | null) => this.onSent(slot, error));
     this.ready = this.connect(address.host, address.port, address.family, options.socketSendBufferBytes);
+  }
+
+  /** The latest reason messages were lost (failure to resolve or open, or a send error). */
+  get problem(): string | null {
+    if (this.failure !== null) return this.failure.cause instanceof Error ? `${this.failure.message}: ${this.failure.cause.message}` : this.failure.message;
+    return this.lastSendError;
   }
 
   get backlogged(): boolean {
@@ -125,7 +132,10 @@ export class UdpTransport implements MessageTransport {
   }
 
   private onSent(slot: number, error: Error | null | undefined): void {
-    if (error !== null && error !== undefined) this.stats.errors_total++;
+    if (error !== null && error !== undefined) {
+      this.stats.errors_total++;
+      this.lastSendError = error.message;
+    }
     this.freeSlots[this.freeCount++] = slot;
     this.inFlight--;
     if (this.inFlight === 0 && this.drainWaiters.length > 0) {

@@ -53,7 +53,7 @@ export function formatRunSummary(s: RunSummary, destinations: string[]): string 
     lines.push(`flows      ${m.flows} (${m.evictions} evicted), ${m.records} records`);
     lines.push(`export     ${m.export.messages} IPFIX messages, ${m.export.bytes} bytes → ${destinations.join(', ')}`);
     for (const d of m.export.destinations) {
-      if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors`);
+      if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors${d.problem ? ` (${d.problem})` : ''}`);
     }
   } else {
     lines.push('meter      no final report (it failed or did not stop in time)');

@@ -48,7 +48,7 @@ export function replaySummary(run: TapflowRun): {
   flows: number;
   incomplete: boolean;
   files: { path: string; packets: number; error: { code: string; offset: number; message: string } | null }[];
-  export: { messages: number; records: number; bytes: number; destinations: { target: string; sent: number; dropped: number; errors: number }[] };
+  export: { messages: number; records: number; bytes: number; destinations: { target: string; sent: number; dropped: number; errors: number; problem: string | null }[] };
 } {
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   try {

@@ -82,6 +82,7 @@ describe('tapflow replay (command line)', { skip }, () => {
       assert.equal(run.status, 3, `${collector}: ${run.stderr}`);
       const lost = replaySummary(run).export.destinations.find((d) => d.target === `udp://${collector}`)!;
       assert.ok(lost.dropped + lost.errors > 0);
+      assert.match(lost.problem ?? '', collector.startsWith('127') ? /ECONNREFUSED/ : /cannot resolve collector/);
     }
     // The file destination still got everything.
     assert.ok(parseIpfixRecords(readFileSync(out)).length > 0);

@@ -139,6 +139,7 @@ export { ipv4Text, ipv6Text, macText };
 export class RecordingTransport implements MessageTransport {
   readonly stats = emptyTransportStats();
   readonly backlogged = false;
+  readonly problem = null;
   readonly messages: Uint8Array[] = [];
   send(message: Uint8Array, length: number): void {
     this.messages.push(message.slice(0, length));
@@ -160,6 +161,7 @@ export class RecordingTransport implements MessageTransport {
 export class NullTransport implements MessageTransport {
   readonly stats = emptyTransportStats();
   readonly backlogged = false;
+  readonly problem = null;
   send(_message: Uint8Array, length: number): void {
     this.stats.messages_total++;
     this.stats.octets_total += length;
