@@ -1,17 +1,14 @@
-import { fstat as fstatCallback, read as readCallback, type Stats } from 'node:fs';
+import { fstat as fstatCallback, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CaptureErrorCode, CaptureFileError } from './capture-file-error.js';
+import { StdinReader } from './stdin-reader.js';
 
-const readFd = promisify(readCallback);
 const fstatFd = promisify(fstatCallback);
 
 /** Standard input is read when the path is '-'. */
 export const STDIN_PATH = '-';
 const STDIN_FD = 0;
-/** A non-blocking stdin (set so by a parent process) answers EAGAIN while the pipe is empty: poll. */
-const STDIN_RETRY_MS = 5;
 
 /**
  * Sequential reads of a file or stdin with bounded memory whatever the input size, overlapped with
@@ -45,10 +42,13 @@ export class ByteSource {
   private readOffset = 0;
   /** The read in flight into spare[reserveBytes, …): resolves to its byte count. */
   private pending: Promise<number> | null = null;
+  /** A signal stopped reading while a read was in flight; that read is left to finish (or not). */
+  private abandoned = false;
 
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle | null,
+    private readonly stdin: StdinReader | null,
     totalBytes: number | null,
     initialBytes: number,
     private readonly maxBytes: number,
@@ -67,7 +67,7 @@ export class ByteSource {
     if (path === STDIN_PATH) {
       // `< file` makes stdin a regular file whose size is known; a pipe or terminal has none.
       const stats = await fstatFd(STDIN_FD).catch(() => null);
-      return new ByteSource(path, null, stats?.isFile() === true ? stats.size : null, initialBytes, maxBytes);
+      return new ByteSource(path, null, new StdinReader(), stats?.isFile() === true ? stats.size : null, initialBytes, maxBytes);
     }
     let handle: FileHandle;
     try {
@@ -82,7 +82,7 @@ export class ByteSource {
       await handle.close();
       throw new CaptureFileError(CaptureErrorCode.READ, path, 0, `cannot stat: ${(error as Error).message}`, 0, { cause: error });
     }
-    return new ByteSource(path, handle, stats.isFile() ? stats.size : null, initialBytes, maxBytes);
+    return new ByteSource(path, handle, null, stats.isFile() ? stats.size : null, initialBytes, maxBytes);
   }
 
   get available(): number {
@@ -104,13 +104,18 @@ export class ByteSource {
    * `available` covers what they need (callers reject records over the limit first). Sets `eof` at
    * the end of input.
    */
-  async readMore(neededBytes: number, packetsBefore: number): Promise<void> {
-    if (this.eof) return;
+  async readMore(neededBytes: number, packetsBefore: number, signal?: AbortSignal): Promise<void> {
+    if (this.eof || this.abandoned) return;
     if (this.pending === null) this.startRead();
     const readStart = this.readOffset;
     let bytesRead: number;
     try {
-      bytesRead = await this.pending!;
+      bytesRead = signal === undefined ? await this.pending! : await untilAborted(this.pending!, signal);
+      if (bytesRead < 0) {
+        // Stopped while a read waits (an idle stdin pipe can wait forever): leave it behind.
+        this.abandoned = true;
+        return;
+      }
     } catch (error) {
       throw new CaptureFileError(CaptureErrorCode.READ, this.path, readStart, `read failed at byte ${readStart}: ${(error as Error).message}`, packetsBefore, { cause: error });
     } finally {
@@ -152,7 +157,8 @@ export class ByteSource {
   }
 
   async close(): Promise<void> {
-    await this.pending?.catch(() => undefined);
+    this.stdin?.close();
+    if (!this.abandoned) await this.pending?.catch(() => undefined);
     this.pending = null;
     await this.handle?.close();
   }
@@ -171,13 +177,25 @@ export class ByteSource {
 
   private async readInto(target: Uint8Array, offset: number, length: number): Promise<number> {
     if (this.handle !== null) return (await this.handle.read(target, offset, length, null)).bytesRead;
-    for (;;) {
-      try {
-        return (await readFd(STDIN_FD, target, offset, length, null)).bytesRead;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-        await sleep(STDIN_RETRY_MS);
-      }
-    }
+    return this.stdin!.read(target, offset, length);
   }
+}
+
+/** The read's byte count, or -1 as soon as `signal` aborts (the read itself goes on). */
+function untilAborted(read: Promise<number>, signal: AbortSignal): Promise<number> {
+  if (signal.aborted) return Promise.resolve(-1);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(-1);
+    signal.addEventListener('abort', onAbort, { once: true });
+    read.then(
+      (bytes) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(bytes);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -97,7 +97,8 @@ async function runRecordLoop(source: ByteSource, parser: CaptureFormatParser, co
       const offset = source.consumedBytes;
       throw new CaptureFileError(CaptureErrorCode.TRUNCATED, source.path, offset, parser.describeTruncation(offset, source.available), parser.packets);
     }
-    await source.readMore(parser.neededBytes, parser.packets);
+    await source.readMore(parser.neededBytes, parser.packets, signal);
+    if (signal?.aborted) return true;
   }
 }
 

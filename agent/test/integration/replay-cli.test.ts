@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
 import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { hasTool, tempDir, TSHARK_MISSING } from '../helpers/collectors.js';
 import { differences, ipfixFlowTotals } from '../helpers/ipfix-totals.js';
@@ -35,6 +36,26 @@ describe('tapflow replay (command line)', { skip }, () => {
     const run = await runTapflow(['replay', '-', '--out', fromStdin, '--export-time', '1', '--quiet'], { stdin: createReadStream(PCAPNG) });
     assert.equal(run.status, 0, run.stderr);
     assert.ok(readFileSync(fromFile).equals(readFileSync(fromStdin)));
+  });
+
+  it('SIGTERM while stdin is open but idle: stops at once and exports the flows read so far', async () => {
+    const bytes = readFileSync(HTTP);
+    const half = bytes.subarray(0, recordBoundaryNear(bytes, Math.floor(bytes.length / 2)));
+    const out = join(tmp.dir, 'idle-stdin.ipfix');
+    const running = runTapflow(['replay', '-', '--out', out, '--summary-json'], { stdin: new PassThrough() });
+    const stdin = running.child.stdin!;
+    stdin.write(half);
+    await new Promise((resolve) => setTimeout(resolve, 800)); // the reader is now waiting on the open pipe
+    const stopped = Date.now();
+    running.child.kill('SIGTERM');
+    const run = await running;
+    assert.ok(Date.now() - stopped < 5_000, 'exited promptly');
+    assert.equal(run.status, 0, run.stderr);
+    const summary = replaySummary(run);
+    assert.ok(summary.incomplete);
+    assert.ok(summary.packets > 0);
+    const records = parseIpfixRecords(readFileSync(out));
+    assert.equal(records.reduce((n, r) => n + Number(r.values.packetDeltaCount), 0), summary.meteredPackets);
   });
 
   it('on a truncated file: exits 2 naming the byte offset, and still exports the flows read before it', { skip: hasTool('tshark') ? false : TSHARK_MISSING }, async () => {
@@ -102,3 +123,14 @@ describe('tapflow replay (command line)', { skip }, () => {
     assert.ok(lines.every((r) => typeof r.sourceIPv4Address === 'string' && typeof r.packetDeltaCount === 'number'));
   });
 });
+
+/** The end of the last whole classic-pcap record at or before `limit` (little-endian file). */
+function recordBoundaryNear(bytes: Buffer, limit: number): number {
+  let at = 24;
+  while (at + 16 <= bytes.length) {
+    const next = at + 16 + bytes.readUInt32LE(at + 8);
+    if (next > limit) return at;
+    at = next;
+  }
+  return at;
+}
