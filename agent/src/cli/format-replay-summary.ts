@@ -1,3 +1,4 @@
+import { formatExportWarnings } from '../export/format-export-warnings.js';
 import type { ReplaySummary } from '../replay/run-replay.js';
 
 /** The human-readable end-of-replay report. */
@@ -16,9 +17,7 @@ export function formatReplaySummary(s: ReplaySummary, destinations: string[]): s
   lines.push(`flows      ${s.flows} (${s.evictions} evicted when the table was full)`);
   lines.push(`records    ${s.records}${formatCounts(s.recordsByEndReason)}`);
   lines.push(`export     ${s.export.messages} IPFIX messages, ${s.export.bytes} bytes → ${destinations.join(', ')}`);
-  for (const d of s.export.destinations) {
-    if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors${d.problem ? ` (${d.problem})` : ''}`);
-  }
+  lines.push(...formatExportWarnings(s.export));
   lines.push(`elapsed    ${(s.elapsedMs / 1000).toFixed(3)} s, ${s.packetsPerSecond} packets/s${s.incomplete ? ' (stopped early)' : ''}`);
   return `${lines.join('\n')}\n`;
 }

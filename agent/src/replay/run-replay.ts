@@ -1,7 +1,7 @@
 import { CaptureFileError, readCaptureFile, type CaptureReadResult } from '../capture/capture-file-reader.js';
 import type { ExportPipeline } from '../export/export-pipeline.js';
-import { isMalformed, DecodeStatus } from '../decode/decode-status.js';
 import { FlowMeter, type FlowMeterOptions } from '../meter/flow-meter.js';
+import { snapshotMeter, type MeterSnapshot } from '../meter/meter-snapshot.js';
 
 export interface ReplayProgress {
   file: string;
@@ -16,27 +16,14 @@ export interface ReplayOptions {
   signal?: AbortSignal;
 }
 
-export interface ReplaySummary {
+export interface ReplaySummary extends MeterSnapshot {
   files: { path: string; format: string | null; packets: number; anomalies: Record<string, number>; error: { code: string; offset: number; message: string } | null }[];
-  packets: number;
-  meteredPackets: number;
-  meteredOctets: number;
-  flows: number;
-  records: number;
-  recordsByEndReason: Record<string, number>;
-  evictions: number;
-  malformed: Record<string, number>;
-  malformedTotal: number;
-  ignored: Record<string, number>;
-  fragments: { attributed: number; unattributed: number };
   export: ReturnType<ExportPipeline['stats']>;
   elapsedMs: number;
   packetsPerSecond: number;
   /** True when reading stopped early on a corrupt/truncated file or a signal. */
   incomplete: boolean;
 }
-
-const END_REASON_NAMES = ['', 'idleTimeout', 'activeTimeout', 'endOfFlow', 'forcedEnd', 'lackOfResources'];
 
 /**
  * Replays capture files through one flow meter into an export pipeline. Files are read in order
@@ -77,31 +64,12 @@ export async function runReplay(files: readonly string[], meterOptions: FlowMete
   while (!meter.flushSome()) await pipeline.drain();
   await pipeline.drain();
   const elapsedMs = performance.now() - started;
-  const counters = meter.counters;
-  const table = meter.table.counters;
-  const recordsByEndReason: Record<string, number> = {};
-  let records = 0;
-  for (let reason = 1; reason < END_REASON_NAMES.length; reason++) {
-    const count = table.recordsByEndReason[reason]!;
-    records += count;
-    if (count > 0) recordsByEndReason[END_REASON_NAMES[reason]!] = count;
-  }
   return {
     files: summaryFiles,
-    packets: counters.packets,
-    meteredPackets: counters.meteredPackets,
-    meteredOctets: counters.meteredOctets,
-    flows: table.flowsCreated,
-    records,
-    recordsByEndReason,
-    evictions: table.evictions,
-    malformed: counters.statusCounts(isMalformed),
-    malformedTotal: counters.malformedPackets,
-    ignored: counters.statusCounts((status) => status === DecodeStatus.NOT_IP || status === DecodeStatus.UNSUPPORTED_LINK),
-    fragments: { attributed: meter.fragments.stats.attributed, unattributed: meter.fragments.stats.unattributed },
+    ...snapshotMeter(meter),
     export: pipeline.stats(),
     elapsedMs,
-    packetsPerSecond: elapsedMs > 0 ? Math.round((counters.packets / elapsedMs) * 1000) : 0,
+    packetsPerSecond: elapsedMs > 0 ? Math.round((meter.counters.packets / elapsedMs) * 1000) : 0,
     incomplete,
   };
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { ExportStats } from '../export/export-pipeline.js';
+import type { MeterSnapshot } from '../meter/meter-snapshot.js';
 
 /** What the main thread gives the meter worker at start. */
 export interface MeterWorkerData {
@@ -11,17 +12,9 @@ export interface MeterWorkerData {
 export type MeterWorkerMessage = { type: 'stop' } | { type: 'report' };
 
 /** Worker → main thread: counters (final after a stop, when every flow was exported). */
-export interface MeterWorkerReport {
+export interface MeterWorkerReport extends MeterSnapshot {
   type: 'report';
   final: boolean;
-  packets: number;
-  meteredPackets: number;
-  meteredOctets: number;
-  malformed: Record<string, number>;
-  activeFlows: number;
-  flows: number;
-  evictions: number;
-  records: number;
   export: ExportStats;
 }
 

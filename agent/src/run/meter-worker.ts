@@ -3,8 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PacketRing } from '../capture/packet-ring.js';
 import { nowUs } from '../capture/capture-clock.js';
 import { createExportPipeline } from '../export/create-export-pipeline.js';
-import { isMalformed } from '../decode/decode-status.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
+import { snapshotMeter } from '../meter/meter-snapshot.js';
 import type { MeterWorkerData, MeterWorkerMessage, MeterWorkerReport } from './meter-worker-protocol.js';
 
 /**
@@ -32,21 +32,7 @@ parentPort!.on('message', (message: MeterWorkerMessage) => {
 });
 
 function report(final: boolean): MeterWorkerReport {
-  const c = meter.counters;
-  const t = meter.table.counters;
-  return {
-    type: 'report',
-    final,
-    packets: c.packets,
-    meteredPackets: c.meteredPackets,
-    meteredOctets: c.meteredOctets,
-    malformed: c.statusCounts(isMalformed),
-    activeFlows: meter.table.activeFlows,
-    flows: t.flowsCreated,
-    evictions: t.evictions,
-    records: Array.from(t.recordsByEndReason).reduce((a, b) => a + b, 0),
-    export: pipeline.stats(),
-  };
+  return { type: 'report', final, ...snapshotMeter(meter), export: pipeline.stats() };
 }
 
 async function run(): Promise<void> {

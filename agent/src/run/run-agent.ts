@@ -19,6 +19,8 @@ export interface RunOptions {
 
 /** How long a stopping meter may take to export every flow before tapflow gives up on it. */
 const STOP_TIMEOUT_MS = 60_000;
+/** How often the ring's wrapping counters are read when nothing else reads them. */
+const RING_STATS_INTERVAL_MS = 60_000;
 
 /**
  * `tapflow run`: capture on the main thread (npm cap, one JS call per packet) into a bounded
@@ -79,8 +81,12 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
           if (latest) process.stderr.write(`${formatRunStatus(summarize(opened, ring!, latest, started, packetsBeforeStart))}\n`);
         }, options.statusIntervalMs)
       : null;
+    // The ring's counters are 32-bit and widened by stats(): read them well within 2^32 packets
+    // even when no status line is printed (71 minutes at 1 Mpps).
+    const widenTimer = setInterval(() => ring!.stats(), RING_STATS_INTERVAL_MS);
     if (!stop.signal.aborted) await once(stop.signal, 'abort');
     if (statusTimer) clearInterval(statusTimer);
+    clearInterval(widenTimer);
 
     for (const o of opened) o.close();
     const exited = once(worker, 'exit');

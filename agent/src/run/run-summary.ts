@@ -1,3 +1,4 @@
+import { formatExportWarnings } from '../export/format-export-warnings.js';
 import type { MeterWorkerReport } from './meter-worker-protocol.js';
 
 /** What `tapflow run` reports: per interface, the ring, and the meter's counters. */
@@ -49,12 +50,10 @@ export function formatRunSummary(s: RunSummary, destinations: string[]): string 
   if (m) {
     const malformed = Object.entries(m.malformed).map(([k, v]) => `${k}=${v}`).join(', ');
     lines.push(`packets    ${m.packets} metered by the flow meter (${m.meteredPackets} IP, ${m.meteredOctets} octets)`);
-    lines.push(`malformed  ${Object.values(m.malformed).reduce((a, b) => a + b, 0)}${malformed ? ` (${malformed})` : ''}`);
+    lines.push(`malformed  ${m.malformedTotal}${malformed ? ` (${malformed})` : ''}`);
     lines.push(`flows      ${m.flows} (${m.evictions} evicted), ${m.records} records`);
     lines.push(`export     ${m.export.messages} IPFIX messages, ${m.export.bytes} bytes → ${destinations.join(', ')}`);
-    for (const d of m.export.destinations) {
-      if (d.dropped > 0 || d.errors > 0) lines.push(`  WARNING  ${d.target}: ${d.dropped} messages dropped, ${d.errors} send errors${d.problem ? ` (${d.problem})` : ''}`);
-    }
+    lines.push(...formatExportWarnings(m.export));
   } else {
     lines.push('meter      no final report (it failed or did not stop in time)');
   }
