@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import type { CapturedPacket } from '../../src/capture/captured-packet.js';
 import { nowUs } from '../../src/capture/capture-clock.js';
 import { estimateDrops, readInterfaceCounters, readInterfaceIndex, type InterfaceCounterReading } from '../../src/capture/interface-counters.js';
@@ -13,42 +12,22 @@ import { LiveCapture } from '../../src/capture/live-capture.js';
 import { hasTool } from '../helpers/collectors.js';
 import { readClassicPcap } from '../helpers/read-classic-pcap.js';
 import { SHARED_PCAPS_DIR, SHARED_PCAPS_MISSING, sharedPcapsDir } from '../helpers/shared-pcaps.js';
+import { createVethLab, VETH_LAB_SKIP, type VethLab } from '../helpers/veth-lab.js';
 
 /**
  * Live capture on a veth pair this test creates: one end stays in the root namespace (captured), the
  * other moves into a private namespace where tcpreplay writes a known pcap onto it. Traffic never
  * leaves the pair. Ground truth is the pcap file itself, read by the test's own reader.
  */
-const execFileAsync = promisify(execFile);
-const isRoot = process.platform === 'linux' && process.getuid?.() === 0;
-const skipReason = !isRoot
-  ? 'live capture needs root on Linux (namespaces, veth, CAP_NET_RAW): skipped'
-  : !hasTool('ip') || !hasTool('tcpreplay')
-    ? '`ip` (iproute2) or tcpreplay not installed: skipped'
-    : sharedPcapsDir() === null
-      ? SHARED_PCAPS_MISSING
-      : false;
+const skipReason = VETH_LAB_SKIP || (sharedPcapsDir() === null ? SHARED_PCAPS_MISSING : false);
 const capDropper = hasTool('setpriv') ? 'setpriv' : hasTool('capsh') ? 'capsh' : null;
 
 const PCAP = join(SHARED_PCAPS_DIR, 'realistic/zeek_http_bro.org.pcap');
 const SNAPLEN_BYTES = 256;
-const NAMESPACE = `tfcap${process.pid}`;
-const ROOT_IF = `tfc${process.pid}a`;
-const NS_IF = `tfc${process.pid}b`;
+/** The pair's outer (captured) end; set in before(). */
+let ROOT_IF = '';
+let lab: VethLab | null = null;
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-function inNamespace(...command: string[]): void {
-  execFileSync('ip', ['netns', 'exec', NAMESPACE, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-function tryQuietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // cleanup of something that may not exist
-  }
-}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -58,17 +37,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boo
     await sleep(20);
   }
   return true;
-}
-
-/** A run that crashed (no after hook) leaves its namespace and veth; remove those whose pid is gone. */
-function removeLeftoversOfDeadRuns(): void {
-  const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  for (const match of names.matchAll(/^tfcap(\d+)\b/gm)) {
-    const pid = match[1] as string;
-    if (existsSync(`/proc/${pid}`)) continue;
-    tryQuietly(() => ip('link', 'del', `tfc${pid}a`));
-    tryQuietly(() => ip('netns', 'del', `tfcap${pid}`));
-  }
 }
 
 /** Ethernet + IPv4 + TCP, decided from raw bytes (independent of BPF). */
@@ -98,22 +66,14 @@ describe('live capture on a test veth pair', { skip: skipReason }, () => {
   let tmp = '';
 
   before(() => {
-    removeLeftoversOfDeadRuns();
     tmp = mkdtempSync(join(tmpdir(), 'tapflow-live-'));
-    ip('netns', 'add', NAMESPACE);
-    ip('link', 'add', ROOT_IF, 'type', 'veth', 'peer', 'name', NS_IF);
-    ip('link', 'set', NS_IF, 'netns', NAMESPACE);
-    // No IPv6 on either end: no router solicitations, DAD or MLD reports, so the pair carries only our frames.
-    writeFileSync(`/proc/sys/net/ipv6/conf/${ROOT_IF}/disable_ipv6`, '1');
-    inNamespace('sysctl', '-qw', `net.ipv6.conf.${NS_IF}.disable_ipv6=1`);
-    ip('link', 'set', ROOT_IF, 'up');
-    inNamespace('ip', 'link', 'set', NS_IF, 'up');
+    lab = createVethLab('tfcap');
+    ROOT_IF = lab.outside(0);
   });
 
   after(() => {
     for (const capture of captures) capture.close();
-    tryQuietly(() => ip('link', 'del', ROOT_IF));
-    tryQuietly(() => ip('netns', 'del', NAMESPACE));
+    lab?.remove();
     if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -141,7 +101,7 @@ describe('live capture on a test veth pair', { skip: skipReason }, () => {
     const startUs = nowUs();
     const wallStartUs = Date.now() * 1000;
 
-    await execFileAsync('ip', ['netns', 'exec', NAMESPACE, 'tcpreplay', '-q', '-i', NS_IF, '--pps=20000', PCAP]);
+    await lab!.replay(PCAP, ['--pps=20000']);
     await waitFor(() => tcp.frames.length >= expected.length, 5000);
     await sleep(100); // anything extra (a duplicate) would arrive now
     const endUs = nowUs();
