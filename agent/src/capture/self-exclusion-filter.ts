@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { parseCollectorAddress } from '../export/collector-address.js';
+import { parseCollectorSpec } from '../export/collector-spec.js';
 
 /** One destination tapflow itself sends to: its packets must not be metered. */
 export interface OwnDestination {
@@ -17,17 +17,20 @@ export interface OwnDestination {
 export function captureFilter(userFilter: string, own: readonly OwnDestination[]): string {
   const user = userFilter.trim();
   if (own.length === 0) return user;
-  const clauses = own.map((d) => `(${d.protocol} and dst host ${d.address} and dst port ${d.port})`).join(' or ');
+  // UDP export only flows one way; a TCP/TLS connection also carries the collector's ACKs back.
+  const clauses = own
+    .map((d) => (d.protocol === 'udp' ? `(udp and dst host ${d.address} and dst port ${d.port})` : `(tcp and host ${d.address} and port ${d.port})`))
+    .join(' or ');
   return user === '' ? `not (${clauses})` : `(${user}) and not (${clauses})`;
 }
 
-/** The UDP collectors as IP literals (host names resolved now, every address they have). */
+/** The collectors as IP literals (host names resolved now, every address they have). */
 export async function collectorDestinations(collectors: readonly string[]): Promise<OwnDestination[]> {
   const out: OwnDestination[] = [];
   for (const collector of collectors) {
-    const { host, port, family } = parseCollectorAddress(collector);
+    const { address: { host, port, family }, transport } = parseCollectorSpec(collector);
     const addresses = family === 0 ? (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address) : [host];
-    for (const address of addresses) out.push({ address, port, protocol: 'udp' });
+    for (const address of addresses) out.push({ address, port, protocol: transport === 'udp' ? 'udp' : 'tcp' });
   }
   return out;
 }

@@ -9,7 +9,8 @@ export function formatReplaySummary(s: ReplaySummary, destinations: string[]): s
     lines.push(`file       ${file.path}: ${file.format ?? 'unreadable'}, ${file.packets} packets${anomalies ? ` (anomalies: ${anomalies})` : ''}`);
     if (file.error) lines.push(`  ERROR    ${file.error.message} [${file.error.code}]; flows read before it were exported`);
   }
-  lines.push(`packets    ${s.packets} read, ${s.meteredPackets} metered (${s.meteredOctets} IP octets)`);
+  const sampled = s.sampling.interval > 1 ? `, ${s.sampling.skipped} passed over by 1:${s.sampling.interval} ${s.sampling.method} sampling` : '';
+  lines.push(`packets    ${s.packets} read, ${s.meteredPackets} metered (${s.meteredOctets} IP octets)${sampled}`);
   lines.push(`malformed  ${s.malformedTotal}${formatCounts(s.malformed)}`);
   const ignoredTotal = Object.values(s.ignored).reduce((a, b) => a + b, 0);
   lines.push(`ignored    ${ignoredTotal}${formatCounts(s.ignored)}`);

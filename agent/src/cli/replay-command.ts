@@ -4,9 +4,11 @@ import { flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { runReplay, type ReplayProgress } from '../replay/run-replay.js';
 import { formatReplaySummary } from './format-replay-summary.js';
 import { parseCommandArgs } from './parse-command-args.js';
+import { applyExportFlags, EXPORT_FLAG_OPTIONS } from './export-flags.js';
 import { resolveConfig } from './resolve-config.js';
 import { REPLAY_USAGE } from './usage.js';
 import { EXIT_EXPORT_FAILED, EXIT_INPUT_DAMAGED, EXIT_OK, UsageError } from './usage-error.js';
+import { parseCollectorSpec } from '../export/collector-spec.js';
 
 /** Progress lines at most this often, and only once a replay has run this long. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -15,8 +17,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     {
-      collector: { type: 'string', multiple: true },
-      out: { type: 'string' },
+      ...EXPORT_FLAG_OPTIONS,
       config: { type: 'string' },
       'export-time': { type: 'string' },
       'summary-json': { type: 'boolean' },
@@ -33,8 +34,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
   const exportTime = parseExportTime(values['export-time']);
 
   const overrides: ConfigInput = { export: {} };
-  if (values.collector) overrides.export!.collectors = values.collector;
-  if (values.out) overrides.export!.file = values.out;
+  applyExportFlags(values, overrides, REPLAY_USAGE);
   const config = resolveConfig(values.config, overrides);
 
   const pipeline = createExportPipeline(config, { exportTime });
@@ -58,7 +58,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
       ...(quiet ? {} : { onProgress }),
     });
     await pipeline.close();
-    const destinations = [...config.export.collectors.map((c) => `udp://${c}`), ...(config.export.file ? [config.export.file] : [])];
+    const destinations = [...config.export.collectors.map((c) => parseCollectorSpec(c).name), ...(config.export.file ? [config.export.file] : [])];
     if (values['summary-json']) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
     else process.stdout.write(formatReplaySummary(summary, destinations));
     if (summary.files.some((f) => f.error !== null)) return EXIT_INPUT_DAMAGED;

@@ -1,6 +1,7 @@
 import type { ConfigInput } from '../config/schema.js';
 import { runAgent } from '../run/run-agent.js';
 import { parseCommandArgs } from './parse-command-args.js';
+import { applyExportFlags, EXPORT_FLAG_OPTIONS } from './export-flags.js';
 import { resolveConfig } from './resolve-config.js';
 import { RUN_USAGE } from './usage.js';
 import { EXIT_OK, UsageError } from './usage-error.js';
@@ -13,8 +14,7 @@ export async function runRunCommand(args: string[]): Promise<number> {
       config: { type: 'string' },
       interface: { type: 'string', short: 'i', multiple: true },
       filter: { type: 'string' },
-      collector: { type: 'string', multiple: true },
-      out: { type: 'string' },
+      ...EXPORT_FLAG_OPTIONS,
       'status-interval': { type: 'string' },
       'summary-json': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -33,8 +33,7 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const overrides: ConfigInput = { capture: {}, export: {} };
   if (values.interface) overrides.capture!.interfaces = values.interface;
   if (values.filter !== undefined) overrides.capture!.filter = values.filter;
-  if (values.collector) overrides.export!.collectors = values.collector;
-  if (values.out) overrides.export!.file = values.out;
+  applyExportFlags(values, overrides, RUN_USAGE);
   const config = resolveConfig(values.config, overrides);
   if (config.capture.interfaces.length === 0) throw new UsageError('no interface: give --interface IF (or capture.interfaces in the configuration)', RUN_USAGE);
   return runAgent(config, {

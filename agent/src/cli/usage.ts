@@ -20,7 +20,12 @@ timestamps as the clock, and exports every flow as IPFIX. With no --collector an
 records go to flows.ipfix in the current directory.
 
 Options:
-  --collector HOST:PORT   send IPFIX over UDP to this collector (repeatable; [IPV6]:PORT)
+  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT
+                          with ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare
+                          HOST:PORT is IPFIX over UDP; IPv6 literals in brackets
+  --failover              send to the first healthy collector only (default: mirror to all)
+  --biflow                IPFIX as RFC 5103 bidirectional records (one per flow)
+  --sampling N[:random]   meter 1 packet in N (every Nth, or at random); announced to collectors
   --out FILE.ipfix        write an IPFIX file (RFC 5655)
   --config FILE           configuration file (JSON, see probe-config/); flags override it
   --export-time WHEN      IPFIX export time: 'now' (default), 'packet' (the replay clock), or a
@@ -48,7 +53,12 @@ exports every flow as IPFIX, until SIGTERM or SIGINT, when every active flow is 
 Options:
   -i, --interface IF      capture on IF (repeatable: a TAP's A and B ports)
   --filter BPF            capture filter (pcap-filter syntax); tapflow's own export is excluded
-  --collector HOST:PORT   send IPFIX over UDP to this collector (repeatable; [IPV6]:PORT)
+  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT
+                          with ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare
+                          HOST:PORT is IPFIX over UDP; IPv6 literals in brackets
+  --failover              send to the first healthy collector only (default: mirror to all)
+  --biflow                IPFIX as RFC 5103 bidirectional records (one per flow)
+  --sampling N[:random]   meter 1 packet in N (every Nth, or at random); announced to collectors
   --out FILE.ipfix        write an IPFIX file (RFC 5655)
   --config FILE           configuration file (JSON, see probe-config/); flags override it
   --status-interval S     a status line on stderr every S seconds (default 10, 0 for none)

@@ -31,6 +31,15 @@ export const IPFIX_OBSERVATION_DOMAIN_ID = 1;
 /** Over UDP, templates are resent every N messages and every T ms, whichever comes first. */
 export const TEMPLATE_REFRESH_MESSAGES = 20;
 export const TEMPLATE_REFRESH_MS = 60_000;
+/** Exporting-process statistics (IPFIX options data) are sent this often. */
+export const STATISTICS_INTERVAL_MS = 60_000;
+
+/** Per TCP/TLS collector, messages waiting for the connection: ~3,000 full messages. */
+export const STREAM_PENDING_BYTES = 4 * 1024 * 1024;
+/** Reconnection to a TCP/TLS collector: 1 s doubling to 30 s, jittered. */
+export const RECONNECT_MIN_MS = 1_000;
+export const RECONNECT_MAX_MS = 30_000;
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 /** Bytes of each packet copied from the capture: headers plus room for application hints. */
 export const SNAPLEN_BYTES = 256;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseCollectorAddress } from '../export/collector-address.js';
+import { COLLECTOR_SPEC_PATTERN, parseCollectorSpec } from '../export/collector-spec.js';
 import * as D from './defaults.js';
 
 /**
@@ -12,18 +12,20 @@ const milliseconds = (description: string, fallback: number) =>
   z.number().int().min(1).max(7 * 24 * 3_600_000).default(fallback).describe(`${description} (milliseconds)`);
 
 // The pattern is what the JSON Schema can say; the refinement is the parser the exporter uses, so
-// the two agree on what a collector address is (port range, IPv6 brackets, host name rules).
-const collectorAddress = z
+// the two agree on what a collector is (formats, port range, IPv6 brackets, host name rules).
+const collectorSpec = z
   .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected HOST:PORT or [IPV6]:PORT', abort: true })
+  .regex(new RegExp(COLLECTOR_SPEC_PATTERN, 'i'), { error: 'expected [FORMAT+]TRANSPORT://HOST:PORT or HOST:PORT', abort: true })
   .superRefine((text, ctx) => {
     try {
-      parseCollectorAddress(text);
+      parseCollectorSpec(text);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message, input: text });
     }
   })
-  .describe('An IPFIX collector over UDP, HOST:PORT or [IPV6]:PORT');
+  .describe('A collector, [FORMAT+]TRANSPORT://HOST:PORT: ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare HOST:PORT is IPFIX over UDP; IPv6 literals in brackets');
+
+const optionalFile = (description: string) => z.string().min(1).nullable().default(null).describe(description);
 
 const idleTimeouts = z
   .strictObject({
@@ -91,22 +93,85 @@ const ipfix = z
       .default(D.TEMPLATE_REFRESH_MESSAGES)
       .describe('Over UDP, templates are resent after this many messages'),
     templateRefreshMs: milliseconds('Over UDP, templates are resent after this long', D.TEMPLATE_REFRESH_MS),
+    statisticsIntervalMs: milliseconds(
+      'How often the exporting-process statistics (options template, RFC 7011 §4) are sent, on the export clock',
+      D.STATISTICS_INTERVAL_MS,
+    ),
   })
   .prefault({})
   .describe('IPFIX encoding');
 
+const streamTransport = z
+  .strictObject({
+    pendingBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .max(268_435_456)
+      .default(D.STREAM_PENDING_BYTES)
+      .describe('Per TCP/TLS collector: messages waiting for the connection, preallocated (bytes). When full, new messages are dropped and counted'),
+    reconnectMinMs: milliseconds('First wait before reconnecting to a TCP/TLS collector; doubles on each failure', D.RECONNECT_MIN_MS),
+    reconnectMaxMs: milliseconds('Longest wait between reconnection attempts', D.RECONNECT_MAX_MS),
+    connectTimeoutMs: milliseconds('Give up a TCP/TLS connection attempt after this long', D.CONNECT_TIMEOUT_MS),
+  })
+  .prefault({})
+  .describe('IPFIX over TCP and TLS (RFC 7011 §10.4)');
+
+const tls = z
+  .strictObject({
+    caFile: optionalFile('PEM file of the CA(s) that signed the collectors\' certificates; null: the system CAs'),
+    certFile: optionalFile('PEM client certificate, for collectors that require one; null for none'),
+    keyFile: optionalFile('PEM private key of certFile; null for none'),
+    serverName: z
+      .string()
+      .min(1)
+      .max(253)
+      .nullable()
+      .default(null)
+      .describe("Name the collectors' certificates must carry; null: the collector's host"),
+  })
+  .prefault({})
+  .describe('TLS for ipfix+tls:// collectors (certificates always verified)');
+
 const exportTarget = z
   .strictObject({
-    collectors: z.array(collectorAddress).max(16).default([]).describe('IPFIX collectors over UDP'),
+    collectors: z.array(collectorSpec).max(16).default([]).describe('Collectors, each with its own format and transport'),
+    mode: z
+      .enum(['mirror', 'failover'])
+      .default('mirror')
+      .describe('mirror: every collector receives every record; failover: only the first healthy collector in list order does'),
+    biflow: z
+      .boolean()
+      .default(false)
+      .describe('IPFIX collectors and the file get one RFC 5103 bidirectional record per flow (reverse elements, PEN 29305) instead of one record per direction; NetFlow v9/v5 stay unidirectional'),
     file: z
       .string()
       .min(1)
       .nullable()
       .default(null)
       .describe('Write IPFIX messages to this file (RFC 5655); null for none'),
+    stream: streamTransport,
+    tls,
   })
   .prefault({})
   .describe('Where flow records go');
+
+const sampling = z
+  .strictObject({
+    interval: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1)
+      .describe('Meter 1 packet in N (1: every packet). Exported counters are the sampled ones; the interval is announced to collectors, which scale them'),
+    method: z
+      .enum(['deterministic', 'random'])
+      .default('deterministic')
+      .describe('deterministic: every Nth packet; random: each packet with probability 1/N'),
+  })
+  .prefault({})
+  .describe('Packet sampling');
 
 const capture = z
   .strictObject({
@@ -160,8 +225,23 @@ export const configSchema = z
     capture,
     flowTable,
     decoder,
+    sampling,
     ipfix,
     export: exportTarget,
+  })
+  .superRefine((config, ctx) => {
+    // NetFlow v5 announces the sampling interval in 14 header bits.
+    const v5 = config.export.collectors.some((collector) => collector.toLowerCase().startsWith('nfv5+'));
+    if (v5 && config.sampling.interval > 16_383) {
+      ctx.addIssue({ code: 'custom', path: ['sampling', 'interval'], input: config.sampling.interval, message: 'NetFlow v5 collectors can be told sampling intervals up to 16383 only' });
+    }
+    if ((config.export.tls.certFile === null) !== (config.export.tls.keyFile === null)) {
+      ctx.addIssue({ code: 'custom', path: ['export', 'tls', config.export.tls.certFile === null ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together' });
+    }
+    const stream = config.export.stream;
+    if (stream.reconnectMinMs > stream.reconnectMaxMs) {
+      ctx.addIssue({ code: 'custom', path: ['export', 'stream', 'reconnectMaxMs'], input: stream.reconnectMaxMs, message: `must be at least reconnectMinMs (${stream.reconnectMinMs})` });
+    }
   })
   .describe('tapflow probe configuration');
 

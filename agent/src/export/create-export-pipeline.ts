@@ -1,16 +1,32 @@
 /**
- * Composition of the export side from the validated configuration: IPFIX message builder(s) in
- * front of the UDP collectors and the IPFIX file. UDP collectors share one builder (the same bytes,
- * templates refreshed by count and time); the file gets its own builder so it carries the templates
- * once, at the start (RFC 5655), even when collectors are configured too.
+ * Composition of the export side from the validated configuration: collectors grouped into lanes
+ * (a message builder for one format and the transports it feeds), the IPFIX file's own lane, and
+ * the routing of flow records to them.
+ *
+ * - mirror: every lane gets every record. Collectors of one kind share a builder (the same bytes):
+ *   IPFIX/UDP (templates refreshed by count and time), IPFIX/TCP+TLS (templates sent by the
+ *   transport at each connection), NetFlow v9, NetFlow v5.
+ * - failover: one lane per collector; records go to the first healthy one in list order
+ *   (FailoverRouter). The file lane is not a collector: it gets everything in both modes.
+ * - biflow: IPFIX lanes receive whole flows (RFC 5103); every other lane sits behind one shared
+ *   UniflowSplitter.
  */
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
 import type { FlowRecord, FlowRecordSink } from '../flow/flow-record.js';
-import type { ExportPipeline, ExportStats } from './export-pipeline.js';
+import { parseCollectorSpec, type CollectorSpec } from './collector-spec.js';
+import type { DestinationStats, ExportPipeline, ExportStats } from './export-pipeline.js';
+import { FailoverRouter, type FailoverLane } from './failover-router.js';
 import { FileTransport } from './file-transport.js';
+import type { FlowMessageBuilder, MeteringStatisticsSource, SamplingAnnouncement } from './flow-message-builder.js';
 import { IpfixMessageBuilder } from './ipfix/message-builder.js';
 import type { MessageTransport } from './message-transport.js';
+import { NetflowV5MessageBuilder } from './netflow-v5/v5-message-builder.js';
+import { NetflowV9MessageBuilder } from './netflow-v9/v9-message-builder.js';
+import { StreamTransport, type StreamTlsOptions } from './stream-transport.js';
 import { UdpTransport } from './udp-transport.js';
+import { UniflowSplitter } from './uniflow-splitter.js';
 
 /** Header Export Time: the wall clock, the packet clock (replays), or fixed seconds (byte-identical replays). */
 export type ExportTimeSource = 'now' | 'packet' | number;
@@ -19,10 +35,22 @@ export interface ExportPipelineOptions {
   readonly exportTime: ExportTimeSource;
 }
 
+/** One transport and what it is, for stats. */
 interface Destination {
   readonly target: string;
+  readonly format: DestinationStats['format'];
   readonly transport: MessageTransport;
+  readonly lane: Lane;
 }
+
+/** A builder and the transports it feeds; `sink` is where records for it go (behind the splitter when uniflow). */
+interface Lane {
+  readonly builder: FlowMessageBuilder;
+  readonly biflow: boolean;
+  readonly destinations: Destination[];
+}
+
+type LaneKind = 'ipfix-udp' | 'ipfix-stream' | 'nfv9' | 'nfv5';
 
 function exportClock(source: ExportTimeSource, packetTimeMs: () => number): () => number {
   if (typeof source === 'number') return () => source;
@@ -33,89 +61,218 @@ function exportClock(source: ExportTimeSource, packetTimeMs: () => number): () =
   };
 }
 
-/** Hands each record to two builders (UDP and file); only used when both are configured. */
+/** Hands each record to every sink in turn. */
 class FanOutSink implements FlowRecordSink {
-  constructor(
-    private readonly first: FlowRecordSink,
-    private readonly second: FlowRecordSink,
-  ) {}
+  constructor(private readonly sinks: readonly FlowRecordSink[]) {}
   add(rec: FlowRecord): void {
-    this.first.add(rec);
-    this.second.add(rec);
+    for (let i = 0; i < this.sinks.length; i++) this.sinks[i]!.add(rec);
   }
   flush(nowMs: number): void {
-    this.first.flush(nowMs);
-    this.second.flush(nowMs);
+    for (let i = 0; i < this.sinks.length; i++) this.sinks[i]!.flush(nowMs);
   }
 }
 
-export function createExportPipeline(config: Config, options: ExportPipelineOptions): ExportPipeline {
-  const destinations: Destination[] = [];
-  const builders: IpfixMessageBuilder[] = [];
-  const common = { mtuBytes: config.ipfix.mtuBytes, observationDomainId: config.ipfix.observationDomainId };
+function fanOut(sinks: readonly FlowRecordSink[]): FlowRecordSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return new FanOutSink(sinks);
+}
 
-  const udp = config.export.collectors.map((collector) => ({
-    target: `udp://${collector}`,
-    transport: new UdpTransport(collector, { maxMessageBytes: config.ipfix.mtuBytes }),
-  }));
-  if (udp.length > 0) {
-    let builder: IpfixMessageBuilder | null = null;
-    builder = new IpfixMessageBuilder({
-      ...common,
-      transports: udp.map((destination) => destination.transport),
-      exportTimeSeconds: exportClock(options.exportTime, () => builder?.lastTimeMs ?? Number.NaN),
-      templateRefresh: { messages: config.ipfix.templateRefreshMessages, ms: config.ipfix.templateRefreshMs },
-    });
-    builders.push(builder);
-    destinations.push(...udp);
+/** The meter's figures arrive after the pipeline is built (the meter needs the pipeline's sink first). */
+class LateMeteringStatistics implements MeteringStatisticsSource {
+  source: MeteringStatisticsSource | null = null;
+  ignoredPackets(): number {
+    return this.source?.ignoredPackets() ?? 0;
   }
+  observedFlows(): number {
+    return this.source?.observedFlows() ?? 0;
+  }
+}
+
+function readPem(path: string | null, key: string): Buffer | undefined {
+  if (path === null) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError('export.tls', [{ path: `$.export.tls.${key}`, message: `cannot read ${path}: ${(error as Error).message}` }]);
+  }
+}
+
+function tlsOptions(config: Config): StreamTlsOptions {
+  const tls = config.export.tls;
+  const ca = readPem(tls.caFile, 'caFile');
+  const cert = readPem(tls.certFile, 'certFile');
+  const key = readPem(tls.keyFile, 'keyFile');
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(tls.serverName !== null ? { serverName: tls.serverName } : {}),
+  };
+}
+
+function laneKind(spec: CollectorSpec): LaneKind {
+  if (spec.format === 'nfv9') return 'nfv9';
+  if (spec.format === 'nfv5') return 'nfv5';
+  return spec.transport === 'udp' ? 'ipfix-udp' : 'ipfix-stream';
+}
+
+export function createExportPipeline(config: Config, options: ExportPipelineOptions): ExportPipeline {
+  const metering = new LateMeteringStatistics();
+  const sampling: SamplingAnnouncement | null =
+    config.sampling.interval > 1 ? { interval: config.sampling.interval, algorithm: config.sampling.method } : null;
+  const refresh = { messages: config.ipfix.templateRefreshMessages, ms: config.ipfix.templateRefreshMs };
+  const ipfixCommon = {
+    mtuBytes: config.ipfix.mtuBytes,
+    observationDomainId: config.ipfix.observationDomainId,
+    biflow: config.export.biflow,
+    sampling,
+    meteringStatistics: metering,
+    statisticsIntervalMs: config.ipfix.statisticsIntervalMs,
+  };
+  let tls: StreamTlsOptions | null = null;
+
+  /** A lane of `kind` for `specs`: its transports and the builder in front of them. */
+  function createLane(kind: LaneKind, specs: readonly CollectorSpec[]): Lane {
+    const destinations: Destination[] = [];
+    const transports: MessageTransport[] = [];
+    let builder: FlowMessageBuilder | null = null;
+    let streamBuilder: IpfixMessageBuilder | null = null;
+    const lane: Lane = {
+      get builder() {
+        return builder!;
+      },
+      biflow: (kind === 'ipfix-udp' || kind === 'ipfix-stream') && config.export.biflow,
+      destinations,
+    };
+    for (const spec of specs) {
+      let transport: MessageTransport;
+      if (spec.transport === 'udp') {
+        transport = new UdpTransport(spec.name.replace(/^[a-z0-9]+\+udp:\/\//, ''), { maxMessageBytes: config.ipfix.mtuBytes });
+      } else {
+        if (spec.transport === 'tls') tls ??= tlsOptions(config);
+        const stream = config.export.stream;
+        transport = new StreamTransport(spec.address, {
+          tls: spec.transport === 'tls' ? tls : null,
+          pendingBytes: stream.pendingBytes,
+          reconnectMinMs: stream.reconnectMinMs,
+          reconnectMaxMs: stream.reconnectMaxMs,
+          connectTimeoutMs: stream.connectTimeoutMs,
+          // Every connection starts with the templates, numbered like the message that follows.
+          preamble: (sequenceNumber: number) => streamBuilder!.templateMessage(sequenceNumber),
+        });
+      }
+      transports.push(transport);
+      destinations.push({ target: spec.name, format: spec.format, transport, lane });
+    }
+    if (kind === 'nfv9') {
+      builder = new NetflowV9MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, templateRefresh: refresh, sampling });
+    } else if (kind === 'nfv5') {
+      builder = new NetflowV5MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, sampling });
+    } else {
+      let ipfix: IpfixMessageBuilder | null = null;
+      ipfix = new IpfixMessageBuilder({
+        ...ipfixCommon,
+        transports,
+        exportTimeSeconds: exportClock(options.exportTime, () => ipfix?.lastTimeMs ?? Number.NaN),
+        ...(kind === 'ipfix-stream' ? { templateMode: 'transport' as const } : { templateRefresh: refresh }),
+      });
+      if (kind === 'ipfix-stream') streamBuilder = ipfix;
+      builder = ipfix;
+    }
+    return lane;
+  }
+
+  const specs = config.export.collectors.map(parseCollectorSpec);
+  const collectorLanes: Lane[] = [];
+  if (config.export.mode === 'failover') {
+    for (const spec of specs) collectorLanes.push(createLane(laneKind(spec), [spec]));
+  } else {
+    for (const kind of ['ipfix-udp', 'ipfix-stream', 'nfv9', 'nfv5'] as const) {
+      const ofKind = specs.filter((spec) => laneKind(spec) === kind);
+      if (ofKind.length > 0) collectorLanes.push(createLane(kind, ofKind));
+    }
+  }
+
+  let fileLane: Lane | null = null;
   if (config.export.file !== null) {
     const file = new FileTransport(config.export.file);
     let builder: IpfixMessageBuilder | null = null;
+    const destinations: Destination[] = [];
     builder = new IpfixMessageBuilder({
-      ...common,
+      ...ipfixCommon,
       transports: [file],
       exportTimeSeconds: exportClock(options.exportTime, () => builder?.lastTimeMs ?? Number.NaN),
       templateRefresh: null,
     });
-    builders.push(builder);
-    destinations.push({ target: config.export.file, transport: file });
+    const lane: Lane = { builder, biflow: config.export.biflow, destinations };
+    destinations.push({ target: config.export.file, format: 'ipfix', transport: file, lane });
+    fileLane = lane;
   }
 
-  const [first, second] = builders;
-  const sink: FlowRecordSink =
-    first === undefined ? { add: () => undefined, flush: () => undefined } : second === undefined ? first : new FanOutSink(first, second);
+  // Uniflow lanes share one splitter, so each flow is split once however many formats want it.
+  const splitter = (lanes: readonly Lane[]): FlowRecordSink[] => {
+    const biflow = lanes.filter((lane) => lane.biflow).map((lane) => lane.builder);
+    const uniflow = lanes.filter((lane) => !lane.biflow).map((lane) => lane.builder);
+    return uniflow.length > 0 ? [...biflow, new UniflowSplitter(fanOut(uniflow))] : biflow;
+  };
+  let router: FailoverRouter | null = null;
+  const sinks: FlowRecordSink[] = [];
+  if (config.export.mode === 'failover' && collectorLanes.length > 0) {
+    const lanes: FailoverLane[] = collectorLanes.map((lane) => ({
+      sink: lane.biflow ? lane.builder : new UniflowSplitter(lane.builder),
+      builder: lane.builder,
+      healthy: () => lane.destinations.every((destination) => destination.transport.healthy),
+    }));
+    router = new FailoverRouter(lanes);
+    sinks.push(router, ...splitter(fileLane ? [fileLane] : []));
+  } else {
+    sinks.push(...splitter(fileLane ? [...collectorLanes, fileLane] : collectorLanes));
+  }
+  const sink: FlowRecordSink = sinks.length === 0 ? { add: () => undefined, flush: () => undefined } : fanOut(sinks);
 
+  const lanes = fileLane ? [...collectorLanes, fileLane] : collectorLanes;
+  const destinations = lanes.flatMap((lane) => lane.destinations);
   const transports = destinations.map((destination) => destination.transport);
+  const isActive = (destination: Destination): boolean => router === null || destination.lane === fileLane || router.activeIndex === collectorLanes.indexOf(destination.lane);
   return {
     sink,
     backlogged: () => {
-      for (const transport of transports) if (transport.backlogged) return true;
+      for (let i = 0; i < transports.length; i++) if (transports[i]!.backlogged) return true;
       return false;
     },
     drain: async () => {
-      await Promise.all(destinations.map((destination) => destination.transport.drain()));
+      await Promise.all(transports.map((transport) => transport.drain()));
     },
     close: async () => {
-      for (const builder of builders) builder.flush(builder.lastTimeMs);
-      const results = await Promise.allSettled(destinations.map((destination) => destination.transport.close()));
+      for (const lane of lanes) lane.builder.flush(lane.builder.lastTimeMs);
+      const results = await Promise.allSettled(transports.map((transport) => transport.close()));
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
     },
     stats: (): ExportStats => {
-      const primary = builders[0];
+      const primary = lanes[0]?.builder;
       return {
         messages: primary?.stats.messages_total ?? 0,
         records: primary?.stats.records_total ?? 0,
         bytes: primary?.stats.octets_total ?? 0,
-        destinations: destinations.map(({ target, transport }) => ({
-          target,
-          sent: transport.stats.messages_total,
-          dropped: transport.stats.dropped_total,
-          errors: transport.stats.errors_total,
-          problem: transport.problem,
-        })),
+        notExportable: lanes.reduce((sum, lane) => sum + lane.builder.notExportable, 0),
+        destinations: destinations.map((destination) => {
+          const { target, format, transport } = destination;
+          return {
+            target,
+            format,
+            sent: transport.stats.messages_total,
+            dropped: transport.stats.dropped_total,
+            droppedRecords: transport.stats.dropped_records_total,
+            errors: transport.stats.errors_total,
+            problem: transport.problem,
+            active: isActive(destination),
+          };
+        }),
       };
+    },
+    useMeteringStatistics: (source: MeteringStatisticsSource) => {
+      metering.source = source;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { FlowRecordSink } from '../flow/flow-record.js';
+import type { MeteringStatisticsSource } from './flow-message-builder.js';
 
 /** What the meter needs from the export side, whatever formats and transports are behind it. */
 export interface ExportPipeline {
@@ -15,11 +16,33 @@ export interface ExportPipeline {
   close(): Promise<void>;
   /** Counters for the summary and health: messages, records, bytes, drops and errors per destination. */
   stats(): ExportStats;
+  /** Where the IPFIX exporting-process statistics find the meter's figures (set once the meter exists). */
+  useMeteringStatistics(source: MeteringStatisticsSource): void;
+}
+
+export interface DestinationStats {
+  /** The collector in canonical form (`ipfix+udp://host:port`) or the IPFIX file's path. */
+  target: string;
+  format: 'ipfix' | 'nfv9' | 'nfv5';
+  /** Messages handed to the transport (UDP: sent; TCP: queued or written; file: written). */
+  sent: number;
+  /** Messages and the flow records in them that never left (no buffer free, collector unreachable). */
+  dropped: number;
+  droppedRecords: number;
+  errors: number;
+  /** Why messages were lost, the latest reason; null if none. */
+  problem: string | null;
+  /** Failover: whether this destination currently receives the records (mirror: always true). */
+  active: boolean;
 }
 
 export interface ExportStats {
+  /** Of the first format's builder (every collector of one format gets the same messages). */
   messages: number;
+  /** Flow records encoded, counted as the first format's builder counts them. */
   records: number;
   bytes: number;
-  destinations: { target: string; sent: number; dropped: number; errors: number; problem: string | null }[];
+  /** Records a format could not carry (NetFlow v5: IPv6 flows), summed over formats. */
+  notExportable: number;
+  destinations: DestinationStats[];
 }

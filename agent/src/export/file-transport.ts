@@ -20,6 +20,7 @@ export class FileTransport implements MessageTransport {
   readonly stats: TransportStats = emptyTransportStats();
   /** Writes are synchronous: nothing is ever in flight. */
   readonly backlogged = false;
+  readonly healthy = true;
   /** A write failure throws instead (TAPFLOW_E_EXPORT_FILE). */
   readonly problem = null;
   readonly path: string;
@@ -37,7 +38,7 @@ export class FileTransport implements MessageTransport {
     }
   }
 
-  send(message: Uint8Array, length: number): void {
+  send(message: Uint8Array, length: number, _records: number): void {
     if (this.fd < 0) throw new AgentError('TAPFLOW_E_EXPORT_FILE', `IPFIX file ${this.path} is already closed`);
     if (this.used + length > this.buffer.length) this.writeBuffered();
     if (length > this.buffer.length) {

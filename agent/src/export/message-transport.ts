@@ -12,6 +12,8 @@ export interface TransportStats {
   dropped_total: number;
   /** Send or write errors (UDP: ECONNREFUSED and friends; the message is lost). */
   errors_total: number;
+  /** Flow records inside the dropped messages (what a collector never sees). */
+  dropped_records_total: number;
 }
 
 export interface MessageTransport {
@@ -19,10 +21,17 @@ export interface MessageTransport {
    * Hand over one message: `message[0, length)`. The bytes are borrowed for the duration of the
    * call; a transport that keeps them copies them. Never throws for network errors (they are
    * counted); a file transport throws AgentError TAPFLOW_E_EXPORT_FILE when the disk fails.
+   * `records`: how many flow records (data records, options data included) the message carries,
+   * so a transport that drops it can say how many records were lost.
    */
-  send(message: Uint8Array, length: number): void;
+  send(message: Uint8Array, length: number, records: number): void;
   /** Why messages were lost, the latest reason (e.g. "cannot resolve collector …", "connect ECONNREFUSED"); null if none. */
   readonly problem: string | null;
+  /**
+   * Whether the collector looks reachable, for failover: UDP has no recent send error (ICMP
+   * unreachable) and resolved; TCP/TLS is connected; a file always is.
+   */
+  readonly healthy: boolean;
   /** True when sending should pause for a drain (more than half the send buffers in flight). */
   readonly backlogged: boolean;
   /** Resolves when nothing accepted so far is still in flight (replay backpressure). */
@@ -33,5 +42,5 @@ export interface MessageTransport {
 }
 
 export function emptyTransportStats(): TransportStats {
-  return { messages_total: 0, octets_total: 0, dropped_total: 0, errors_total: 0 };
+  return { messages_total: 0, octets_total: 0, dropped_total: 0, errors_total: 0, dropped_records_total: 0 };
 }

@@ -19,6 +19,8 @@ import { parseCollectorAddress } from './collector-address.js';
 import { emptyTransportStats, type MessageTransport, type TransportStats } from './message-transport.js';
 
 export const UDP_BUFFER_POOL_SIZE = 256;
+/** A UDP collector counts as unhealthy (failover) for this long after a send error. */
+export const UDP_UNHEALTHY_AFTER_ERROR_MS = 10_000;
 /** Largest IPFIX message: the IPFIX length field is 16 bits. */
 const MAX_MESSAGE_BYTES = 65_535;
 
@@ -51,6 +53,7 @@ export class UdpTransport implements MessageTransport {
   private waitingCount = 0;
   private inFlight = 0;
   private lastSendError: string | null = null;
+  private lastSendErrorAtMs = Number.NEGATIVE_INFINITY;
   private drainWaiters: Array<() => void> = [];
 
   /** Parses the address now (throws TAPFLOW_E_EXPORT_COLLECTOR_ADDRESS); connects in the background. */
@@ -74,6 +77,14 @@ export class UdpTransport implements MessageTransport {
     return this.lastSendError;
   }
 
+  /**
+   * Open and no send error for a while. UDP only learns of a dead collector through ICMP port
+   * unreachable (reported as ECONNREFUSED on a later send); a silent black hole looks healthy.
+   */
+  get healthy(): boolean {
+    return this.stateNow === 'open' && Date.now() - this.lastSendErrorAtMs > UDP_UNHEALTHY_AFTER_ERROR_MS;
+  }
+
   get backlogged(): boolean {
     return this.inFlight * 2 > this.pool.length;
   }
@@ -89,9 +100,10 @@ export class UdpTransport implements MessageTransport {
     });
   }
 
-  send(message: Uint8Array, length: number): void {
+  send(message: Uint8Array, length: number, records: number): void {
     if (this.stateNow === 'failed' || this.stateNow === 'closed' || this.freeCount === 0 || length > (this.pool[0]?.length ?? 0)) {
       this.stats.dropped_total++;
+      this.stats.dropped_records_total += records;
       return;
     }
     const slot = this.freeSlots[--this.freeCount] ?? 0;
@@ -135,6 +147,7 @@ export class UdpTransport implements MessageTransport {
     if (error !== null && error !== undefined) {
       this.stats.errors_total++;
       this.lastSendError = error.message;
+      this.lastSendErrorAtMs = Date.now();
     }
     this.freeSlots[this.freeCount++] = slot;
     this.inFlight--;
@@ -172,8 +185,10 @@ export class UdpTransport implements MessageTransport {
       return this.fail(new AgentError('TAPFLOW_E_EXPORT_UDP_OPEN', `cannot open UDP socket to collector ${this.collector}`, { cause }));
     }
     // Asynchronous socket errors (ICMP unreachable on some platforms) arrive here: count, never crash.
-    socket.on('error', () => {
+    socket.on('error', (error) => {
       this.stats.errors_total++;
+      this.lastSendError = error.message;
+      this.lastSendErrorAtMs = Date.now();
     });
     this.socket = socket;
     if (this.stateNow === 'connecting') this.stateNow = 'open';

@@ -1,8 +1,16 @@
 /**
- * One unidirectional flow record handed to exporters, reused for every record.
+ * One flow record handed to exporters, reused for every record: a whole connection in RFC 5103
+ * terms. The plain fields are the forward direction (src → dst, the side that sent the flow's
+ * first packet); the `reverse*` fields are the reverse direction (dst → src) of the same flow
+ * over the same time. Either direction may be empty (packets 0): e.g. the part of a long flow
+ * after an active timeout where only the server spoke.
  *
- * The flow table fills it from its columns when a flow (or one direction of it) is exported, and
- * an exporter encodes it before returning; nobody keeps a reference.
+ * Uniflow exporters (IPFIX by default, NetFlow v9/v5) see it through UniflowSplitter, which hands
+ * them up to two one-direction records (forward first) with the reverse fields zeroed; biflow
+ * IPFIX encodes it whole.
+ *
+ * The flow table fills it from its columns when a flow is exported, and an exporter encodes it
+ * before returning; nobody keeps a reference.
  */
 export class FlowRecord {
   /** 4 or 6. */
@@ -34,6 +42,20 @@ export class FlowRecord {
   endMs = 0;
   /** flowEndReason (IANA): see FlowEndReason. */
   endReason = 0;
+
+  // The reverse direction (dst → src). Same meaning as the forward fields above.
+  reversePackets = 0;
+  reverseOctets = 0;
+  reverseTcpFlags = 0;
+  reverseTos = 0;
+  reverseMinTtl = 0;
+  reverseMaxTtl = 0;
+  /** Ethernet source/destination of the reverse direction's first packet (the src/dst MACs swapped, as seen on the wire). */
+  reverseSrcMac = 0;
+  reverseDstMac = 0;
+  reverseIngressInterface = 0;
+  reverseStartMs = 0;
+  reverseEndMs = 0;
 }
 
 /** IANA flowEndReason values (RFC 7012 / IANA IPFIX registry, IE 136). */

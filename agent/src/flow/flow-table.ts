@@ -41,7 +41,8 @@ export class FlowTableCounters {
  * - active: a record older than activeTimeoutUs is exported (reason 2) and the flow goes on with fresh counters;
  * - full table: the flow nearest its idle deadline is exported whole with reason 5 and counted;
  * - flushAll(): every flow, reason 4 (end of input, SIGTERM) unless told otherwise.
- * Each flow is exported as up to two unidirectional records (A→B, then B→A; empty directions skipped).
+ * Each flow is exported as one record holding both directions (A→B forward, B→A reverse; see
+ * FlowRecord); uniflow exporters split it.
  */
 export class FlowTable {
   readonly store: FlowStore;
@@ -282,46 +283,59 @@ export class FlowTable {
     this.store.release(slot);
   }
 
-  /** Hands the sink one record per direction that saw packets since the last record. */
+  /**
+   * Hands the sink one record for the flow (both directions, see FlowRecord) when either direction
+   * saw packets since the last record. recordsByEndReason counts directions with packets: the
+   * uniflow records a collector receives.
+   */
   private emitRecords(slot: number, reason: number): void {
-    for (let direction = FORWARD; direction <= REVERSE; direction++) {
-      if (this.store.packets[directionIndex(slot, direction)]! === 0) continue;
-      this.fillRecord(slot, direction, reason);
-      this.sink.add(this.record);
-      this.counters.recordsByEndReason[reason]!++;
-    }
+    const forwardPackets = this.store.packets[directionIndex(slot, FORWARD)]!;
+    const reversePackets = this.store.packets[directionIndex(slot, REVERSE)]!;
+    if (forwardPackets === 0 && reversePackets === 0) return;
+    this.fillRecord(slot, reason);
+    this.sink.add(this.record);
+    this.counters.recordsByEndReason[reason]! += (forwardPackets === 0 ? 0 : 1) + (reversePackets === 0 ? 0 : 1);
   }
 
-  private fillRecord(slot: number, direction: number, reason: number): void {
+  private fillRecord(slot: number, reason: number): void {
     const s = this.store;
     const r = this.record;
-    const forward = direction === FORWARD;
     const base = slot * 4;
-    const src = forward ? s.addrA : s.addrB;
-    const dst = forward ? s.addrB : s.addrA;
     for (let i = 0; i < 4; i++) {
-      r.srcAddr[i] = src[base + i]!;
-      r.dstAddr[i] = dst[base + i]!;
+      r.srcAddr[i] = s.addrA[base + i]!;
+      r.dstAddr[i] = s.addrB[base + i]!;
     }
     r.ipVersion = s.ipVersion[slot]!;
     r.protocol = s.protocol[slot]!;
-    r.srcPort = forward ? s.portA[slot]! : s.portB[slot]!;
-    r.dstPort = forward ? s.portB[slot]! : s.portA[slot]!;
+    r.srcPort = s.portA[slot]!;
+    r.dstPort = s.portB[slot]!;
     r.icmpTypeCode = r.protocol === PROTO_ICMP || r.protocol === PROTO_ICMPV6 ? r.dstPort : 0;
     r.vlanId = s.vlanId[slot]!;
     r.endReason = reason;
-    const d = directionIndex(slot, direction);
-    r.packets = s.packets[d]!;
-    r.octets = s.octets[d]!;
-    r.tcpFlags = s.tcpFlags[d]!;
-    r.tos = s.tos[d]!;
-    r.ingressInterface = s.ingressInterface[d]!;
-    r.minTtl = s.minTtl[d]!;
-    r.maxTtl = s.maxTtl[d]!;
-    r.srcMac = s.srcMac[d]!;
-    r.dstMac = s.dstMac[d]!;
-    r.startMs = Math.floor(s.firstUs[d]! / 1000);
-    r.endMs = Math.floor(s.lastUs[d]! / 1000);
+    const f = directionIndex(slot, FORWARD);
+    r.packets = s.packets[f]!;
+    r.octets = s.octets[f]!;
+    r.tcpFlags = s.tcpFlags[f]!;
+    r.tos = s.tos[f]!;
+    r.ingressInterface = s.ingressInterface[f]!;
+    r.minTtl = r.packets === 0 ? 0 : s.minTtl[f]!;
+    r.maxTtl = s.maxTtl[f]!;
+    r.srcMac = s.srcMac[f]!;
+    r.dstMac = s.dstMac[f]!;
+    r.startMs = r.packets === 0 ? 0 : Math.floor(s.firstUs[f]! / 1000);
+    r.endMs = r.packets === 0 ? 0 : Math.floor(s.lastUs[f]! / 1000);
+    const b = directionIndex(slot, REVERSE);
+    r.reversePackets = s.packets[b]!;
+    r.reverseOctets = s.octets[b]!;
+    r.reverseTcpFlags = s.tcpFlags[b]!;
+    r.reverseTos = s.tos[b]!;
+    r.reverseIngressInterface = s.ingressInterface[b]!;
+    r.reverseMinTtl = r.reversePackets === 0 ? 0 : s.minTtl[b]!;
+    r.reverseMaxTtl = s.maxTtl[b]!;
+    r.reverseSrcMac = s.srcMac[b]!;
+    r.reverseDstMac = s.dstMac[b]!;
+    r.reverseStartMs = r.reversePackets === 0 ? 0 : Math.floor(s.firstUs[b]! / 1000);
+    r.reverseEndMs = r.reversePackets === 0 ? 0 : Math.floor(s.lastUs[b]! / 1000);
   }
 }
 

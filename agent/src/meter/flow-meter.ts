@@ -8,6 +8,7 @@ import type { FlowRecordSink } from '../flow/flow-record.js';
 import { FlowEndReason } from '../flow/flow-record.js';
 import { FlowTable, type FlowTableOptions } from '../flow/flow-table.js';
 import { MeterCounters } from './meter-counters.js';
+import { PacketSampler } from './packet-sampler.js';
 
 export interface FlowMeterOptions {
   flowTable: FlowTableOptions;
@@ -20,6 +21,8 @@ export interface FlowMeterOptions {
   expiryTickUs: number;
   fragmentMapEntries: number;
   fragmentTimeoutUs: number;
+  /** Meter 1 packet in `interval` (1: all), every Nth or at random; see PacketSampler. */
+  sampling?: { interval: number; method: 'deterministic' | 'random' };
 }
 
 const US_PER_MS = 1000;
@@ -51,6 +54,7 @@ export function flowMeterOptionsFromConfig(config: Config): FlowMeterOptions {
     expiryTickUs: t.expiryTickMs * US_PER_MS,
     fragmentMapEntries: config.decoder.fragmentMapEntries,
     fragmentTimeoutUs: config.decoder.fragmentTimeoutMs * US_PER_MS,
+    sampling: { interval: config.sampling.interval, method: config.sampling.method },
   };
 }
 
@@ -66,6 +70,7 @@ export class FlowMeter {
   readonly counters = new MeterCounters();
   readonly table: FlowTable;
   readonly fragments: FragmentMap;
+  readonly sampler: PacketSampler;
   private readonly view = new PacketView();
   private readonly sink: FlowRecordSink;
   private readonly expiryTickUs: number;
@@ -82,6 +87,7 @@ export class FlowMeter {
     this.fragments = new FragmentMap(options.fragmentMapEntries, options.fragmentTimeoutUs);
     this.expiryTickUs = options.expiryTickUs;
     this.oneLink = options.oneLink;
+    this.sampler = new PacketSampler(options.sampling?.interval ?? 1, options.sampling?.method ?? 'deterministic');
   }
 
   /** The packet handler for packet sources; a bound field so passing it around allocates nothing. */
@@ -91,6 +97,10 @@ export class FlowMeter {
     const clock = this.clockUs;
     if (packet.tsUs > clock[0]!) clock[0] = packet.tsUs;
     if (clock[0]! >= this.nextExpiryUs || this.expiryBacklog) this.runExpiry();
+    if (!this.sampler.select()) {
+      counters.unsampledPackets++;
+      return;
+    }
     const view = this.view;
     const status = decodePacket(packet.data, packet.offset, packet.capLen, packet.wireLen, packet.linkType, view);
     counters.byDecodeStatus[status]!++;
@@ -111,7 +121,10 @@ export class FlowMeter {
   private runExpiry(): void {
     const nowUs = this.clockUs[0]!;
     if (this.nextExpiryUs === 0) {
-      this.nextExpiryUs = nowUs + this.expiryTickUs; // first packet: start the tick schedule
+      // First packet: start the tick schedule, and tell the exporters when metering began (NetFlow
+      // sysUptime counts from here).
+      this.nextExpiryUs = nowUs + this.expiryTickUs;
+      this.sink.flush(nowUs / US_PER_MS);
       return;
     }
     this.expiryBacklog = !this.table.expire(nowUs, EXPIRY_BATCH_FLOWS);

@@ -7,6 +7,8 @@ export class MeterCounters {
   /** IP octets of the packets that reached the flow table. */
   meteredOctets = 0;
   meteredPackets = 0;
+  /** Packets packet sampling passed over (never decoded). */
+  unsampledPackets = 0;
   /** Packets by DecodeStatus (index = status). */
   readonly byDecodeStatus = new Float64Array(DECODE_STATUS_COUNT);
 

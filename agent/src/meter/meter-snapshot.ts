@@ -1,4 +1,5 @@
 import { DecodeStatus, isMalformed } from '../decode/decode-status.js';
+import type { MeteringStatisticsSource } from '../export/flow-message-builder.js';
 import type { FlowMeter } from './flow-meter.js';
 
 const END_REASON_NAMES = ['', 'idleTimeout', 'activeTimeout', 'endOfFlow', 'forcedEnd', 'lackOfResources'];
@@ -8,6 +9,8 @@ export interface MeterSnapshot {
   packets: number;
   meteredPackets: number;
   meteredOctets: number;
+  /** Packet sampling: 1 in `interval` metered; `skipped` passed over (0 without sampling). */
+  sampling: { interval: number; method: 'deterministic' | 'random'; skipped: number };
   /** Malformed packets by reason, and in all. */
   malformed: Record<string, number>;
   malformedTotal: number;
@@ -35,6 +38,7 @@ export function snapshotMeter(meter: FlowMeter): MeterSnapshot {
     packets: counters.packets,
     meteredPackets: counters.meteredPackets,
     meteredOctets: counters.meteredOctets,
+    sampling: { interval: meter.sampler.interval, method: meter.sampler.method, skipped: counters.unsampledPackets },
     malformed: counters.statusCounts(isMalformed),
     malformedTotal: counters.malformedPackets,
     ignored: counters.statusCounts((status) => status === DecodeStatus.NOT_IP || status === DecodeStatus.UNSUPPORTED_LINK),
@@ -44,5 +48,13 @@ export function snapshotMeter(meter: FlowMeter): MeterSnapshot {
     evictions: table.evictions,
     records,
     recordsByEndReason,
+  };
+}
+
+/** The figures IPFIX exporting-process statistics report (ignoredPacketTotalCount, observedFlowTotalCount). */
+export function meteringStatisticsOf(meter: FlowMeter, extraIgnoredPackets: () => number = () => 0): MeteringStatisticsSource {
+  return {
+    ignoredPackets: () => meter.counters.malformedPackets + extraIgnoredPackets(),
+    observedFlows: () => meter.table.counters.flowsCreated,
   };
 }

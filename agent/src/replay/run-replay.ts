@@ -1,7 +1,7 @@
 import { CaptureFileError, readCaptureFile, type CaptureReadResult } from '../capture/capture-file-reader.js';
 import type { ExportPipeline } from '../export/export-pipeline.js';
 import { FlowMeter, type FlowMeterOptions } from '../meter/flow-meter.js';
-import { snapshotMeter, type MeterSnapshot } from '../meter/meter-snapshot.js';
+import { meteringStatisticsOf, snapshotMeter, type MeterSnapshot } from '../meter/meter-snapshot.js';
 
 export interface ReplayProgress {
   file: string;
@@ -32,6 +32,7 @@ export interface ReplaySummary extends MeterSnapshot {
  */
 export async function runReplay(files: readonly string[], meterOptions: FlowMeterOptions, pipeline: ExportPipeline, options: ReplayOptions = {}): Promise<ReplaySummary> {
   const meter = new FlowMeter(meterOptions, pipeline.sink);
+  pipeline.useMeteringStatistics(meteringStatisticsOf(meter));
   const started = performance.now();
   const summaryFiles: ReplaySummary['files'] = [];
   let incomplete = false;

@@ -4,7 +4,7 @@ import { PacketRing } from '../capture/packet-ring.js';
 import { nowUs } from '../capture/capture-clock.js';
 import { createExportPipeline } from '../export/create-export-pipeline.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
-import { snapshotMeter } from '../meter/meter-snapshot.js';
+import { meteringStatisticsOf, snapshotMeter } from '../meter/meter-snapshot.js';
 import type { MeterWorkerData, MeterWorkerMessage, MeterWorkerReport } from './meter-worker-protocol.js';
 
 /**
@@ -16,6 +16,8 @@ const { config, ringBuffer } = workerData as MeterWorkerData;
 const ring = PacketRing.attach(ringBuffer);
 const pipeline = createExportPipeline(config, { exportTime: 'now' });
 const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, pipeline.sink);
+// Packets the ring dropped before the meter saw them count as ignored too (RFC 7011 §4.2).
+pipeline.useMeteringStatistics(meteringStatisticsOf(meter, () => ring.stats().droppedFullTotal));
 /** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
 const BATCH_PACKETS = 4096;
 /**

@@ -10,6 +10,7 @@ import { AgentError } from '../core/errors.js';
 import { InterfaceCapture } from './interface-capture.js';
 import type { MeterWorkerData, MeterWorkerError, MeterWorkerReport } from './meter-worker-protocol.js';
 import { formatRunStatus, formatRunSummary, type RunSummary } from './run-summary.js';
+import { parseCollectorSpec } from '../export/collector-spec.js';
 
 export interface RunOptions {
   /** A status line on stderr this often; 0 for none. */
@@ -147,7 +148,7 @@ function finish(
   failed = false,
 ): number {
   const summary = summarize(opened, ring, report, started, packetsBeforeStart);
-  const destinations = [...config.export.collectors.map((c) => `udp://${c}`), ...(config.export.file ? [config.export.file] : [])];
+  const destinations = [...config.export.collectors.map((c) => parseCollectorSpec(c).name), ...(config.export.file ? [config.export.file] : [])];
   if (options.summaryJson) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
   else process.stdout.write(formatRunSummary(summary, destinations));
   return failed ? 3 : 0;

@@ -27,6 +27,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { flowKey, type FlowTotals } from './tshark-truth.js';
 
 const execFileAsync = promisify(execFile);
 const MAX_TOOL_OUTPUT_BYTES = 512 * 1024 * 1024;
@@ -166,6 +167,25 @@ export async function nfdumpFlows(dir: string): Promise<NfdumpFlow[]> {
       startMs: Date.parse(`${str(row.first)}Z`),
       endMs: Date.parse(`${str(row.last)}Z`),
     }));
+}
+
+/**
+ * nfdump's flows as per-5-tuple totals keyed like tshark-truth.ts (ICMP: ports 0 and type<<8|code),
+ * optionally only those `keep` accepts (e.g. IPv4 for NetFlow v5).
+ */
+export async function nfdumpFlowTotals(dir: string, keep: (flow: NfdumpFlow) => boolean = () => true): Promise<FlowTotals> {
+  const totals: FlowTotals = new Map();
+  for (const flow of await nfdumpFlows(dir)) {
+    if (!keep(flow)) continue;
+    const icmp = flow.protocol === 1 || flow.protocol === 58;
+    const key = flowKey(flow.srcAddr.includes(':') ? 6 : 4, flow.srcAddr, flow.dstAddr, flow.protocol,
+      icmp ? 0 : flow.srcPort, icmp ? (flow.icmpType << 8) | flow.icmpCode : flow.dstPort);
+    const entry = totals.get(key) ?? { packets: 0, octets: 0 };
+    entry.packets += flow.packets;
+    entry.octets += flow.bytes;
+    totals.set(key, entry);
+  }
+  return totals;
 }
 
 export interface TsharkIpfixDecode {

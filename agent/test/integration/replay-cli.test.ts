@@ -101,7 +101,7 @@ describe('tapflow replay (command line)', { skip }, () => {
     for (const collector of ['127.0.0.1:9', 'collector.invalid:4739']) {
       const run = await runTapflow(['replay', HTTP, '--collector', collector, '--out', out, '--summary-json']);
       assert.equal(run.status, 3, `${collector}: ${run.stderr}`);
-      const lost = replaySummary(run).export.destinations.find((d) => d.target === `udp://${collector}`)!;
+      const lost = replaySummary(run).export.destinations.find((d) => d.target === `ipfix+udp://${collector}`)!;
       assert.ok(lost.dropped + lost.errors > 0);
       assert.match(lost.problem ?? '', collector.startsWith('127') ? /ECONNREFUSED/ : /cannot resolve collector/);
     }

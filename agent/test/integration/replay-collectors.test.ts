@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { iterateIpfixMessages } from '../../src/export/ipfix/message-parser.js';
 import {
-  captureUdpExport, hasTool, NFCAPD_MISSING, nfdumpFlows, startNfcapd, tempDir, tsharkDecodeIpfix, TSHARK_MISSING, writeUdpPcap,
+  captureUdpExport, hasTool, NFCAPD_MISSING, nfdumpFlowTotals, startNfcapd, tempDir, tsharkDecodeIpfix, TSHARK_MISSING, writeUdpPcap,
 } from '../helpers/collectors.js';
 import { differences } from '../helpers/ipfix-totals.js';
 import { replaySummary, runTapflow } from '../helpers/run-tapflow.js';
 import { SHARED_PCAPS_DIR, SHARED_PCAPS_MISSING, sharedPcapsDir } from '../helpers/shared-pcaps.js';
-import { flowKey, tsharkFlowTotals, type FlowTotals } from '../helpers/tshark-truth.js';
+import { tsharkFlowTotals } from '../helpers/tshark-truth.js';
 
 const skip = sharedPcapsDir() === null ? SHARED_PCAPS_MISSING : !hasTool('nfcapd') ? NFCAPD_MISSING : !hasTool('tshark') ? TSHARK_MISSING : false;
 
@@ -41,16 +41,7 @@ describe('collectors decode what tapflow exports: nfcapd/nfdump and tshark over 
 
       // nfdump's per-5-tuple totals equal the ground truth.
       const truth = await tsharkFlowTotals(pcap);
-      const nf: FlowTotals = new Map();
-      for (const flow of await nfdumpFlows(nfcapd.dir)) {
-        const icmp = flow.protocol === 1 || flow.protocol === 58;
-        const key = flowKey(flow.srcAddr.includes(':') ? 6 : 4, flow.srcAddr, flow.dstAddr, flow.protocol,
-          icmp ? 0 : flow.srcPort, icmp ? (flow.icmpType << 8) | flow.icmpCode : flow.dstPort);
-        const entry = nf.get(key) ?? { packets: 0, octets: 0 };
-        entry.packets += flow.packets;
-        entry.octets += flow.bytes;
-        nf.set(key, entry);
-      }
+      const nf = await nfdumpFlowTotals(nfcapd.dir);
       nfcapd.remove();
       assert.equal(summary.malformedTotal, 0);
       assert.deepEqual(differences(truth.flows, nf), []);

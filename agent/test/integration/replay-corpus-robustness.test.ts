@@ -13,17 +13,19 @@ function countingPipeline() {
   const totals = { records: 0, packets: 0, octets: 0 };
   const pipeline: ExportPipeline = {
     sink: {
+      // One record per flow, both directions: count the directions that saw packets, as collectors receive them.
       add(rec: FlowRecord) {
-        totals.records++;
-        totals.packets += rec.packets;
-        totals.octets += rec.octets;
+        totals.records += (rec.packets > 0 ? 1 : 0) + (rec.reversePackets > 0 ? 1 : 0);
+        totals.packets += rec.packets + rec.reversePackets;
+        totals.octets += rec.octets + rec.reverseOctets;
       },
       flush() {},
     },
     backlogged: () => false,
     drain: async () => {},
     close: async () => {},
-    stats: () => ({ messages: 0, records: totals.records, bytes: 0, destinations: [] }),
+    stats: () => ({ messages: 0, records: totals.records, bytes: 0, notExportable: 0, destinations: [] }),
+    useMeteringStatistics: () => undefined,
   };
   return { pipeline, totals };
 }

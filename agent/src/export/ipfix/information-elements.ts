@@ -101,7 +101,51 @@ export const IE = {
   icmpTypeCodeIPv6: iana(139, 'icmpTypeCodeIPv6', 'unsigned16'),
   flowStartMilliseconds: iana(152, 'flowStartMilliseconds', 'dateTimeMilliseconds'),
   flowEndMilliseconds: iana(153, 'flowEndMilliseconds', 'dateTimeMilliseconds'),
+  // Options records (RFC 7011 §4, RFC 5477 / PSAMP, deprecated NetFlow v9-heritage sampling elements).
+  samplingInterval: iana(34, 'samplingInterval', 'unsigned32'),
+  samplingAlgorithm: iana(35, 'samplingAlgorithm', 'unsigned8'),
+  exportedOctetTotalCount: iana(40, 'exportedOctetTotalCount', 'unsigned64'),
+  exportedMessageTotalCount: iana(41, 'exportedMessageTotalCount', 'unsigned64'),
+  exportedFlowRecordTotalCount: iana(42, 'exportedFlowRecordTotalCount', 'unsigned64'),
+  observationDomainId: iana(149, 'observationDomainId', 'unsigned32'),
+  observedFlowTotalCount: iana(163, 'observedFlowTotalCount', 'unsigned64'),
+  ignoredPacketTotalCount: iana(164, 'ignoredPacketTotalCount', 'unsigned64'),
+  paddingOctets: iana(210, 'paddingOctets', 'octetArray'),
+  selectorAlgorithm: iana(304, 'selectorAlgorithm', 'unsigned16'),
+  samplingPacketInterval: iana(305, 'samplingPacketInterval', 'unsigned32'),
+  samplingPacketSpace: iana(306, 'samplingPacketSpace', 'unsigned32'),
+  samplingProbability: iana(311, 'samplingProbability', 'float64'),
+  observationTimeMilliseconds: iana(323, 'observationTimeMilliseconds', 'dateTimeMilliseconds'),
 } as const;
+
+/** RFC 5103 biflow reverse elements are IANA elements under this Private Enterprise Number. */
+export const REVERSE_INFORMATION_ELEMENT_PEN = 29_305;
+
+/** The RFC 5103 §6.1 reverse counterpart of an IANA element: same id and type, PEN 29305, `reverse<Name>`. */
+function reverseOf(element: InformationElement): InformationElement {
+  const name = `reverse${element.name.charAt(0).toUpperCase()}${element.name.slice(1)}`;
+  return Object.freeze({ ...element, enterpriseNumber: REVERSE_INFORMATION_ELEMENT_PEN, name });
+}
+
+/** The reverse elements tapflow's biflow templates use. */
+export const REVERSE_IE = {
+  octetDeltaCount: reverseOf(IE.octetDeltaCount),
+  packetDeltaCount: reverseOf(IE.packetDeltaCount),
+  ipClassOfService: reverseOf(IE.ipClassOfService),
+  tcpControlBits: reverseOf(IE.tcpControlBits),
+  ingressInterface: reverseOf(IE.ingressInterface),
+  minimumTTL: reverseOf(IE.minimumTTL),
+  maximumTTL: reverseOf(IE.maximumTTL),
+  sourceMacAddress: reverseOf(IE.sourceMacAddress),
+  destinationMacAddress: reverseOf(IE.destinationMacAddress),
+  flowStartMilliseconds: reverseOf(IE.flowStartMilliseconds),
+  flowEndMilliseconds: reverseOf(IE.flowEndMilliseconds),
+} as const;
+
+/** The same element announced with another field length (paddingOctets, reduced-size encoding: RFC 7011 §6.2). */
+export function withLength(element: InformationElement, lengthBytes: number): InformationElement {
+  return Object.freeze({ ...element, lengthBytes });
+}
 
 /** IANA flowEndReason names (registry "flowEndReason (Value 136)"), indexed by value. */
 export const FLOW_END_REASON_NAMES: readonly string[] = [
@@ -112,9 +156,6 @@ export const FLOW_END_REASON_NAMES: readonly string[] = [
   'forcedEnd',
   'lackOfResources',
 ];
-
-/** RFC 5103 biflow reverse elements are IANA elements under this Private Enterprise Number. */
-export const REVERSE_INFORMATION_ELEMENT_PEN = 29_305;
 
 const byId = new Map<number, InformationElement>();
 for (const [id, name, type] of IANA_ELEMENT_ROWS) byId.set(id, iana(id, name, type));
@@ -134,9 +175,6 @@ export function describeElement(id: number, enterpriseNumber: number): Informati
     return byId.get(id) ?? { id, enterpriseNumber, name: `ie${id}`, type: 'octetArray', lengthBytes: VARIABLE_LENGTH };
   }
   const forward = enterpriseNumber === REVERSE_INFORMATION_ELEMENT_PEN ? byId.get(id) : undefined;
-  if (forward !== undefined) {
-    const name = `reverse${forward.name.charAt(0).toUpperCase()}${forward.name.slice(1)}`;
-    return { id, enterpriseNumber, name, type: forward.type, lengthBytes: forward.lengthBytes };
-  }
+  if (forward !== undefined) return reverseOf(forward);
   return { id, enterpriseNumber, name: `${enterpriseNumber}.${id}`, type: 'octetArray', lengthBytes: VARIABLE_LENGTH };
 }

@@ -29,10 +29,33 @@ function viewOf(buf: Uint8Array): DataView {
  *
  * unsigned64 (counters, timestamps): a non-negative integer up to 2^53 as two 32-bit halves, no
  * BigInt. macAddress: the 48-bit integer as its top 16 bits, then the low 32.
+ *
+ * Uniflow templates read only the plain (forward) fields. Biflow templates (RFC 5103) also write
+ * the reverse* fields under PEN 29305 (ids | 0x8000 in fieldIds), and their flowStart/End
+ * Milliseconds span the whole biflow: the earliest start and latest end over the directions that
+ * saw packets. RFC 5103 §4 makes a Biflow record describe both directions of the flow as one, and
+ * a collector that ignores the reverse elements then still sees when the conversation ran; the
+ * reverse timestamps keep the reverse direction's own times (0 when it saw no packet). A flow
+ * with an empty forward direction (e.g. after an active timeout) keeps its keys and is one record.
  */
 export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecord, template: IpfixTemplate): number {
   const view = viewOf(buf);
   const ids = template.fieldIds;
+  let startMs = rec.startMs;
+  let endMs = rec.endMs;
+  let reverseStartMs = 0;
+  let reverseEndMs = 0;
+  if (template.biflow && rec.reversePackets > 0) {
+    reverseStartMs = rec.reverseStartMs;
+    reverseEndMs = rec.reverseEndMs;
+    if (rec.packets === 0) {
+      startMs = reverseStartMs;
+      endMs = reverseEndMs;
+    } else {
+      if (reverseStartMs < startMs) startMs = reverseStartMs;
+      if (reverseEndMs > endMs) endMs = reverseEndMs;
+    }
+  }
   let at = offset;
   for (let i = 0; i < ids.length; i++) {
     switch (ids[i]) {
@@ -47,13 +70,13 @@ export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecor
         at += 8;
         break;
       case 152:
-        view.setUint32(at, rec.startMs / TWO_POW_32);
-        view.setUint32(at + 4, rec.startMs % TWO_POW_32);
+        view.setUint32(at, startMs / TWO_POW_32);
+        view.setUint32(at + 4, startMs % TWO_POW_32);
         at += 8;
         break;
       case 153:
-        view.setUint32(at, rec.endMs / TWO_POW_32);
-        view.setUint32(at + 4, rec.endMs % TWO_POW_32);
+        view.setUint32(at, endMs / TWO_POW_32);
+        view.setUint32(at + 4, endMs % TWO_POW_32);
         at += 8;
         break;
       case 8: view.setUint32(at, rec.srcAddr[0] ?? 0); at += 4; break;
@@ -95,8 +118,44 @@ export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecor
       case 53: view.setUint8(at, rec.maxTtl); at += 1; break;
       case 60: view.setUint8(at, rec.ipVersion); at += 1; break;
       case 136: view.setUint8(at, rec.endReason); at += 1; break;
+      // RFC 5103 reverse elements (PEN 29305): 0x8000 | IANA id.
+      case 0x8001:
+        view.setUint32(at, rec.reverseOctets / TWO_POW_32);
+        view.setUint32(at + 4, rec.reverseOctets % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x8002:
+        view.setUint32(at, rec.reversePackets / TWO_POW_32);
+        view.setUint32(at + 4, rec.reversePackets % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x8098:
+        view.setUint32(at, reverseStartMs / TWO_POW_32);
+        view.setUint32(at + 4, reverseStartMs % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x8099:
+        view.setUint32(at, reverseEndMs / TWO_POW_32);
+        view.setUint32(at + 4, reverseEndMs % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x800a: view.setUint32(at, rec.reverseIngressInterface); at += 4; break;
+      case 0x8038:
+        view.setUint16(at, rec.reverseSrcMac / TWO_POW_32);
+        view.setUint32(at + 2, rec.reverseSrcMac % TWO_POW_32);
+        at += 6;
+        break;
+      case 0x8050:
+        view.setUint16(at, rec.reverseDstMac / TWO_POW_32);
+        view.setUint32(at + 2, rec.reverseDstMac % TWO_POW_32);
+        at += 6;
+        break;
+      case 0x8006: view.setUint16(at, rec.reverseTcpFlags); at += 2; break;
+      case 0x8005: view.setUint8(at, rec.reverseTos); at += 1; break;
+      case 0x8034: view.setUint8(at, rec.reverseMinTtl); at += 1; break;
+      case 0x8035: view.setUint8(at, rec.reverseMaxTtl); at += 1; break;
       default: {
-        // A template field tapflow has no value for: zero-fill (never happens with TAPFLOW_TEMPLATES).
+        // paddingOctets (210), or a field tapflow has no value for: zero-fill.
         const field = template.fields[i];
         const end = at + (field === undefined ? 0 : field.lengthBytes);
         while (at < end) view.setUint8(at++, 0);

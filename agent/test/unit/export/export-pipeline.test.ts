@@ -47,8 +47,8 @@ test('file + collector: one template set in the file, refreshed templates over U
     assert.deepEqual(
       stats.destinations.map((d) => ({ ...d, target: d.target.replace(/\d+$/, 'PORT').replace(/.*a\.ipfix$/, 'FILE') })),
       [
-        { target: 'udp://127.0.0.1:PORT', sent: capture.datagrams.length, dropped: 0, errors: 0, problem: null },
-        { target: 'FILE', sent: fileMessages.length, dropped: 0, errors: 0, problem: null },
+        { target: 'ipfix+udp://127.0.0.1:PORT', format: 'ipfix', sent: capture.datagrams.length, dropped: 0, droppedRecords: 0, errors: 0, problem: null, active: true },
+        { target: 'FILE', format: 'ipfix', sent: fileMessages.length, dropped: 0, droppedRecords: 0, errors: 0, problem: null, active: true },
       ],
     );
     // 'packet': export time follows the packet clock: never before the flows in the message ended.

@@ -139,10 +139,14 @@ export { ipv4Text, ipv6Text, macText };
 export class RecordingTransport implements MessageTransport {
   readonly stats = emptyTransportStats();
   readonly backlogged = false;
+  readonly healthy = true;
   readonly problem = null;
   readonly messages: Uint8Array[] = [];
-  send(message: Uint8Array, length: number): void {
+  /** The `records` argument of each send, in order. */
+  readonly recordCounts: number[] = [];
+  send(message: Uint8Array, length: number, records: number): void {
     this.messages.push(message.slice(0, length));
+    this.recordCounts.push(records);
     this.stats.messages_total++;
     this.stats.octets_total += length;
   }
@@ -161,6 +165,7 @@ export class RecordingTransport implements MessageTransport {
 export class NullTransport implements MessageTransport {
   readonly stats = emptyTransportStats();
   readonly backlogged = false;
+  readonly healthy = true;
   readonly problem = null;
   send(_message: Uint8Array, length: number): void {
     this.stats.messages_total++;

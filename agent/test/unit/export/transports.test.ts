@@ -74,13 +74,13 @@ describe('UDP transport', () => {
     const udp = await openUdpTransport(`127.0.0.1:${port}`);
     const message = new Uint8Array(64);
     for (let i = 0; i < 5; i++) {
-      udp.send(message, message.length);
+      udp.send(message, message.length, 1);
       await udp.drain();
       await new Promise((resolve) => setTimeout(resolve, 5)); // let the ICMP port unreachable come back
     }
     await udp.close();
     assert.ok(udp.stats.errors_total >= 1, `errors_total ${udp.stats.errors_total}`);
-    udp.send(message, message.length); // after close: counted as dropped, no throw
+    udp.send(message, message.length, 1); // after close: counted as dropped, no throw
     assert.ok(udp.stats.dropped_total >= 1);
   });
 
@@ -88,12 +88,12 @@ describe('UDP transport', () => {
     const capture = await captureUdpExport();
     const udp = await openUdpTransport(`127.0.0.1:${capture.port}`, { bufferPoolSize: 4, maxMessageBytes: 200 });
     const message = new Uint8Array(100);
-    for (let i = 0; i < 10; i++) udp.send(message, message.length); // no callback can run inside this loop
+    for (let i = 0; i < 10; i++) udp.send(message, message.length, 1); // no callback can run inside this loop
     assert.equal(udp.stats.dropped_total, 6);
     await udp.drain();
-    for (let i = 0; i < 4; i++) udp.send(message, message.length);
+    for (let i = 0; i < 4; i++) udp.send(message, message.length, 1);
     assert.equal(udp.stats.dropped_total, 6);
-    udp.send(new Uint8Array(300), 300); // larger than a pool buffer
+    udp.send(new Uint8Array(300), 300, 1); // larger than a pool buffer
     assert.equal(udp.stats.dropped_total, 7);
     await udp.close();
     await capture.waitFor(8);
@@ -105,7 +105,7 @@ describe('UDP transport', () => {
     const capture = await captureUdpExport();
     const udp = new UdpTransport(`localhost:${capture.port}`); // host name: resolved in the background
     assert.equal(udp.state, 'connecting');
-    for (let i = 0; i < 5; i++) udp.send(Uint8Array.of(i, i, i), 3);
+    for (let i = 0; i < 5; i++) udp.send(Uint8Array.of(i, i, i), 3, 1);
     await udp.drain();
     assert.equal(udp.state, 'open');
     await udp.close();
@@ -117,11 +117,11 @@ describe('UDP transport', () => {
   test('an unresolvable host name: open rejects with a typed error; queued messages are counted as errors', async () => {
     await assert.rejects(openUdpTransport('no-such-host.invalid:4739'), hasCode('TAPFLOW_E_EXPORT_COLLECTOR_RESOLVE'));
     const udp = new UdpTransport('no-such-host.invalid:4739');
-    udp.send(new Uint8Array(10), 10);
+    udp.send(new Uint8Array(10), 10, 1);
     await udp.drain();
     assert.equal(udp.state, 'failed');
     assert.equal(udp.stats.errors_total, 1);
-    udp.send(new Uint8Array(10), 10);
+    udp.send(new Uint8Array(10), 10, 1);
     assert.equal(udp.stats.dropped_total, 1);
     await udp.close();
   });
@@ -144,7 +144,7 @@ describe('file transport', () => {
       await file.close(); // idempotent
       assert.deepEqual(readFileSync(path), Buffer.from(copy.concat()));
       assert.equal(file.stats.messages_total, copy.messages.length);
-      assert.throws(() => file.send(new Uint8Array(16), 16), hasCode('TAPFLOW_E_EXPORT_FILE'));
+      assert.throws(() => file.send(new Uint8Array(16), 16, 1), hasCode('TAPFLOW_E_EXPORT_FILE'));
     } finally {
       tmp.remove();
     }
@@ -159,7 +159,7 @@ describe('file transport', () => {
     const message = new Uint8Array(1_400);
     let thrown: unknown = null;
     try {
-      for (let i = 0; i < 100; i++) file.send(message, message.length);
+      for (let i = 0; i < 100; i++) file.send(message, message.length, 1);
     } catch (error) {
       thrown = error;
     }

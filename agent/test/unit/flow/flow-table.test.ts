@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { PacketView } from '../../../src/decode/packet-view.js';
 import { FlowEndReason, FlowRecord, type FlowRecordSink } from '../../../src/flow/flow-record.js';
 import { FlowTable, type FlowTableOptions } from '../../../src/flow/flow-table.js';
+import { UniflowSplitter } from '../../../src/export/uniflow-splitter.js';
 
 interface Rec {
   src: string;
@@ -73,10 +74,12 @@ const ACK = 0x10;
 const FIN = 0x01;
 const RST = 0x04;
 
+// The table emits one record per flow (both directions); these tests read it as collectors of
+// uniflow records do, through the UniflowSplitter.
 describe('FlowTable', () => {
   it('keeps both directions in one entry and exports two unidirectional records', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     feed(table, packet(1, 1000, 2, 80, 6, SYN, 60), 0, 1_000_000, 1_000_000);
     feed(table, packet(2, 80, 1, 1000, 6, SYN | ACK, 60), 0, 1_001_000, 1_001_000);
     feed(table, packet(1, 1000, 2, 80, 6, ACK, 52), 0, 1_002_000, 1_002_000);
@@ -91,7 +94,7 @@ describe('FlowTable', () => {
 
   it('separates flows by VLAN and by interface', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     const tagged = packet(1, 1, 2, 2, 17);
     tagged.vlanId = 10;
     feed(table, packet(1, 1, 2, 2, 17), 0, 0, 0);
@@ -103,7 +106,7 @@ describe('FlowTable', () => {
   it('one link over two ports (TAP A and B): one flow, each record with its own ingressInterface', () => {
     const records: { src: number; ingress: number; packets: number }[] = [];
     const sink: FlowRecordSink = { add: (r) => records.push({ src: r.srcAddr[0]!, ingress: r.ingressInterface, packets: r.packets }), flush() {} };
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     clock[0] = 1;
     const out = packet(1, 1000, 2, 80, 6, SYN);
     const back = packet(2, 80, 1, 1000, 6, SYN | ACK);
@@ -120,7 +123,7 @@ describe('FlowTable', () => {
 
   it('expires idle flows per protocol class with flowEndReason idleTimeout', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     feed(table, packet(1, 1, 2, 2, 17), 0, 0, 0); // UDP, 20 s
     feed(table, packet(1, 0, 2, 0x0800, 1), 0, 0, 0); // ICMP, 10 s
     feed(table, packet(1, 5, 2, 6, 6, ACK), 0, 0, 0); // TCP, 30 s
@@ -137,7 +140,7 @@ describe('FlowTable', () => {
 
   it('ends TCP flows after FIN both ways or RST with flowEndReason endOfFlow', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     feed(table, packet(1, 1, 2, 80, 6, FIN | ACK), 0, 0, 0);
     feed(table, packet(3, 1, 2, 80, 6, RST), 0, 0, 0);
     table.expire(4 * SECOND_US);
@@ -153,7 +156,7 @@ describe('FlowTable', () => {
 
   it('splits long flows at the active timeout and conserves packets and octets', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ activeTimeoutUs: 10 * SECOND_US }), sink, clock);
+    const table = new FlowTable(options({ activeTimeoutUs: 10 * SECOND_US }), new UniflowSplitter(sink), clock);
     let sent = 0;
     for (let t = 0; t < 35 * SECOND_US; t += 100_000) {
       feed(table, packet(1, 1, 2, 2, 17, 0, 200), 0, t, t);
@@ -171,7 +174,7 @@ describe('FlowTable', () => {
 
   it('when full, exports the flow nearest its idle deadline with lackOfResources and counts it', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ maxFlows: 16 }), sink, clock);
+    const table = new FlowTable(options({ maxFlows: 16 }), new UniflowSplitter(sink), clock);
     for (let i = 0; i < 16; i++) feed(table, packet(1, i, 2, 2, 6, ACK), 0, i, i); // TCP, 30 s idle
     feed(table, packet(9, 9, 2, 2, 17), 0, 20, 20); // UDP: 20 s idle → slot needed, evicts TCP port 0
     assert.equal(table.counters.evictions, 1);
@@ -184,7 +187,7 @@ describe('FlowTable', () => {
 
   it('exports at most maxFlows per expire/flushAll call and reports what is left', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     for (let i = 0; i < 50; i++) feed(table, packet(1, i, 2, 2, 17), 0, 0, 0);
     assert.equal(table.expire(20 * SECOND_US, 20), false);
     assert.equal(sink.records.length, 20);
@@ -200,7 +203,7 @@ describe('FlowTable', () => {
 
   it('starts a new flow when a SYN reuses the 5-tuple of a finished connection', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options(), sink, clock);
+    const table = new FlowTable(options(), new UniflowSplitter(sink), clock);
     feed(table, packet(1, 1, 2, 80, 6, RST), 0, 0, 0);
     feed(table, packet(1, 1, 2, 80, 6, SYN), 0, 1000, 1000);
     assert.equal(table.counters.tcpPortReuses, 1);
@@ -210,7 +213,7 @@ describe('FlowTable', () => {
 
   it('stays consistent under random churn (index deletes) against a Map model', () => {
     const sink = new CollectingSink();
-    const table = new FlowTable(options({ maxFlows: 512 }), sink, clock);
+    const table = new FlowTable(options({ maxFlows: 512 }), new UniflowSplitter(sink), clock);
     let seed = 12345;
     const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
     const model = new Map<string, number>();
@@ -241,7 +244,7 @@ describe('FlowTable', () => {
   it('exports the same records whatever the hash seed (replays are deterministic)', () => {
     const run = (seed: number) => {
       const sink = new CollectingSink();
-      const table = new FlowTable(options({ hashSeed: seed, maxFlows: 32 }), sink, clock);
+      const table = new FlowTable(options({ hashSeed: seed, maxFlows: 32 }), new UniflowSplitter(sink), clock);
       for (let i = 0; i < 2000; i++) {
         feed(table, packet(i % 50, i % 7, 1000, 80, 6, i % 13 === 0 ? FIN : ACK), 0, i * 10_000, i * 10_000);
         table.expire(i * 10_000);

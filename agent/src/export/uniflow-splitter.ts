@@ -1,0 +1,82 @@
+/**
+ * In front of uniflow exporters (IPFIX by default, NetFlow v9 and v5): a flow record holding both
+ * directions (see FlowRecord) becomes up to two one-direction records, forward first, each with
+ * the reverse fields zeroed and empty directions skipped. The reverse record swaps addresses,
+ * ports and MACs. One preallocated scratch record: nothing is allocated per record.
+ */
+import { FlowRecord, type FlowRecordSink } from '../flow/flow-record.js';
+
+const PROTO_ICMP = 1;
+const PROTO_ICMPV6 = 58;
+
+export class UniflowSplitter implements FlowRecordSink {
+  private readonly forward = new FlowRecord();
+  private readonly reverse = new FlowRecord();
+
+  constructor(private readonly inner: FlowRecordSink) {}
+
+  add(rec: FlowRecord): void {
+    if (rec.packets > 0) {
+      copyForward(rec, this.forward);
+      this.inner.add(this.forward);
+    }
+    if (rec.reversePackets > 0) {
+      copyReverse(rec, this.reverse);
+      this.inner.add(this.reverse);
+    }
+  }
+
+  flush(nowMs: number): void {
+    this.inner.flush(nowMs);
+  }
+}
+
+function copyKey(from: FlowRecord, to: FlowRecord): void {
+  to.ipVersion = from.ipVersion;
+  to.protocol = from.protocol;
+  to.vlanId = from.vlanId;
+  to.endReason = from.endReason;
+}
+
+function copyForward(from: FlowRecord, to: FlowRecord): void {
+  copyKey(from, to);
+  to.srcAddr.set(from.srcAddr);
+  to.dstAddr.set(from.dstAddr);
+  to.srcPort = from.srcPort;
+  to.dstPort = from.dstPort;
+  to.icmpTypeCode = from.icmpTypeCode;
+  to.packets = from.packets;
+  to.octets = from.octets;
+  to.tcpFlags = from.tcpFlags;
+  to.tos = from.tos;
+  to.minTtl = from.minTtl;
+  to.maxTtl = from.maxTtl;
+  to.srcMac = from.srcMac;
+  to.dstMac = from.dstMac;
+  to.ingressInterface = from.ingressInterface;
+  to.startMs = from.startMs;
+  to.endMs = from.endMs;
+}
+
+function copyReverse(from: FlowRecord, to: FlowRecord): void {
+  copyKey(from, to);
+  to.srcAddr.set(from.dstAddr);
+  to.dstAddr.set(from.srcAddr);
+  // ICMP has no ports: the flow is keyed by type/code in the destination port, which describes
+  // the reverse direction's packets just the same (they matched that key).
+  const icmp = from.protocol === PROTO_ICMP || from.protocol === PROTO_ICMPV6;
+  to.srcPort = icmp ? from.srcPort : from.dstPort;
+  to.dstPort = icmp ? from.dstPort : from.srcPort;
+  to.icmpTypeCode = icmp ? from.icmpTypeCode : 0;
+  to.packets = from.reversePackets;
+  to.octets = from.reverseOctets;
+  to.tcpFlags = from.reverseTcpFlags;
+  to.tos = from.reverseTos;
+  to.minTtl = from.reverseMinTtl;
+  to.maxTtl = from.reverseMaxTtl;
+  to.srcMac = from.reverseSrcMac;
+  to.dstMac = from.reverseDstMac;
+  to.ingressInterface = from.reverseIngressInterface;
+  to.startMs = from.reverseStartMs;
+  to.endMs = from.reverseEndMs;
+}
