@@ -240,6 +240,10 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
       for (let i = 0; i < transports.length; i++) if (transports[i]!.backlogged) return true;
       return false;
     },
+    ready: async () => {
+      await Promise.all(transports.map((transport) => transport.whenSettled()));
+      router?.choose();
+    },
     drain: async () => {
       await Promise.all(transports.map((transport) => transport.drain()));
     },
@@ -253,7 +257,8 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
       const primary = lanes[0]?.builder;
       return {
         messages: primary?.stats.messages_total ?? 0,
-        records: primary?.stats.records_total ?? 0,
+        records: primary === undefined ? 0 : primary.stats.records_total - primary.stats.options_records_total,
+        optionsRecords: primary?.stats.options_records_total ?? 0,
         bytes: primary?.stats.octets_total ?? 0,
         notExportable: lanes.reduce((sum, lane) => sum + lane.builder.notExportable, 0),
         destinations: destinations.map((destination) => {

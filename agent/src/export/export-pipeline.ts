@@ -10,6 +10,11 @@ export interface ExportPipeline {
    * drains. A bound function (cheap enough to ask after every packet).
    */
   readonly backlogged: () => boolean;
+  /**
+   * Resolves once every collector's first connection attempt has settled (bounded by the connect
+   * timeout), then makes the failover choice: call before the first packet.
+   */
+  ready(): Promise<void>;
   /** Resolves when nothing is in flight (replays await it between chunks: backpressure, not drops). */
   drain(): Promise<void>;
   /** Flushes and closes every transport. */
@@ -41,6 +46,8 @@ export interface ExportStats {
   messages: number;
   /** Flow records encoded, counted as the first format's builder counts them. */
   records: number;
+  /** Options data records (exporter statistics, sampling) sent besides; sequence numbers count both. */
+  optionsRecords: number;
   bytes: number;
   /** Records a format could not carry (NetFlow v5: IPv6 flows), summed over formats. */
   notExportable: number;

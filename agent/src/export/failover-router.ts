@@ -36,6 +36,11 @@ export class FailoverRouter implements FlowRecordSink {
   flush(nowMs: number): void {
     this.active.flush(nowMs);
     for (let i = 0; i < this.lanes.length; i++) if (i !== this.activeIndex) this.lanes[i]!.builder.observeTime(nowMs);
+    this.choose();
+  }
+
+  /** Make the active lane the first healthy one (unchanged when none is). */
+  choose(): void {
     let chosen = -1;
     for (let i = 0; i < this.lanes.length; i++) {
       if (this.lanes[i]!.healthy()) {

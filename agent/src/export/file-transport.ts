@@ -51,6 +51,10 @@ export class FileTransport implements MessageTransport {
     this.stats.octets_total += length;
   }
 
+  whenSettled(): Promise<void> {
+    return Promise.resolve();
+  }
+
   drain(): Promise<void> {
     return Promise.resolve();
   }

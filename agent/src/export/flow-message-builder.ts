@@ -7,8 +7,10 @@ import type { FlowRecordSink } from '../flow/flow-record.js';
 /** Builder counters (snake_case `_total`). */
 export interface MessageBuilderStats {
   messages_total: number;
-  /** Flow records (data records) encoded, options data records included. */
+  /** Data records encoded: flow records plus options data records (what sequence numbers count). */
   records_total: number;
+  /** Of records_total, the options data records (exporter statistics, sampling). */
+  options_records_total: number;
   octets_total: number;
   /** Messages that carried templates (IPFIX/v9). */
   template_sets_total: number;

@@ -34,6 +34,11 @@ export interface MessageTransport {
   readonly healthy: boolean;
   /** True when sending should pause for a drain (more than half the send buffers in flight). */
   readonly backlogged: boolean;
+  /**
+   * Resolves once the first attempt to reach the collector has succeeded or failed (never
+   * rejects), so failover can choose a healthy collector before the first record.
+   */
+  whenSettled(): Promise<void>;
   /** Resolves when nothing accepted so far is still in flight (replay backpressure). */
   drain(): Promise<void>;
   /** Drain, then release the socket or file. */

@@ -11,6 +11,8 @@
  * lost silently (up to the socket send buffer, a few hundred KiB). A callback that succeeds after
  * the socket closed is ignored, so that message may arrive twice. close() counts whatever is
  * still in the ring as dropped, even messages that may have reached the kernel just before.
+ * TLS 1.3: a server that rejects our client certificate says so one round trip after the client
+ * considers the handshake done; messages written in between are lost the same silent way.
  *
  * Templates on every connection (RFC 7011 §8.1: templates are per transport session): the builder
  * puts no templates in TCP messages; right before the first message written on each connection,
@@ -21,16 +23,19 @@
  * Reconnects: exponential backoff (ReconnectBackoff), reset after a connection that stayed up for
  * stableAfterMs. Errors are counted (one per failed attempt or broken connection) and kept in
  * `problem`; send() never throws. drain() resolves when the ring is empty or the transport is in
- * backoff (a replay must not hang on a dead collector; it then fills the ring and drops, counted).
+ * backoff (a replay must not hang on a dead collector; it then fills the ring and drops, counted);
+ * while connecting it waits, at most connectTimeoutMs.
  * Inspiration: the tcp-exporter plan in /work/shared/style.md §8, MQTT.js reconnect handling.
  */
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 import { parseCollectorAddress, type CollectorAddress } from './collector-address.js';
 import { emptyTransportStats, type MessageTransport, type TransportStats } from './message-transport.js';
 import { PendingMessageRing } from './pending-message-ring.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { describeSocketError, openStreamSocket, type StreamTlsOptions } from './stream-socket.js';
+
+export type { StreamTlsOptions } from './stream-socket.js';
 
 export const STREAM_PENDING_BYTES = 4 * 1024 * 1024;
 export const STREAM_RECONNECT_MIN_MS = 1_000;
@@ -44,16 +49,6 @@ const KEEPALIVE_DELAY_MS = 10_000;
 /** How long close() gives a graceful end (FIN / TLS close_notify) before destroying the socket. */
 const END_GRACE_MS = 1_000;
 const IPFIX_HEADER_BYTES = 16;
-
-export interface StreamTlsOptions {
-  /** Trusted CA certificates (PEM); Node's default CAs when absent. */
-  readonly ca?: Buffer | string | ReadonlyArray<Buffer | string>;
-  /** Client certificate chain (PEM), for collectors that require one. */
-  readonly cert?: Buffer | string;
-  readonly key?: Buffer | string;
-  /** Name to send as SNI and to verify the certificate against; default: the host when it is a name. */
-  readonly serverName?: string;
-}
 
 export interface StreamTransportOptions {
   /** A templates-only IPFIX message carrying `sequenceNumber`, written first on every connection. */
@@ -92,14 +87,6 @@ function formatCollector(address: CollectorAddress): string {
   return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
-/** Node's message, marked "TLS:" when it is about the handshake or certificates rather than TCP. */
-function describeSocketError(error: Error, tls: boolean, tcpConnected: boolean, secure: boolean): string {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  const isErrno = /^E[A-Z0-9]+$/.test(code);
-  if (tls && (!isErrno || (tcpConnected && !secure))) return `TLS: ${error.message}`;
-  return error.message;
-}
-
 export class StreamTransport implements MessageTransport {
   readonly stats: StreamTransportStats = { ...emptyTransportStats(), connections_total: 0, reconnects_total: 0, resent_total: 0 };
   /** The collector as configured, for logs. */
@@ -136,6 +123,7 @@ export class StreamTransport implements MessageTransport {
   /** One past the highest ring index ever written (to count resends). */
   private writtenEnd = 0;
   private readonly onWrittenBound: (error?: Error | null) => void;
+  private closing: Promise<void> | null = null;
   /** Resolved on any progress: ring emptied, state changed. */
   private progressWaiters: Array<() => void> = [];
 
@@ -197,6 +185,11 @@ export class StreamTransport implements MessageTransport {
     if (this.stateNow === 'open') this.writeMore();
   }
 
+  /** Resolves once the current connection attempt has succeeded or failed (at most connectTimeoutMs). */
+  async whenSettled(): Promise<void> {
+    while (this.stateNow === 'connecting') await this.nextProgress(-1);
+  }
+
   /** Resolves when the ring is empty, or the transport is disconnected (backoff) or closed. */
   async drain(): Promise<void> {
     while (this.ring.count > 0 && (this.stateNow === 'open' || this.stateNow === 'connecting')) await this.nextProgress(-1);
@@ -206,8 +199,12 @@ export class StreamTransport implements MessageTransport {
    * Waits up to closeTimeoutMs for the ring to empty (reconnecting meanwhile if a retry is due
    * within that time), then releases the socket; what is left is counted as dropped.
    */
-  async close(): Promise<void> {
-    if (this.stateNow === 'closed') return;
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     const deadlineMs = Date.now() + this.closeTimeoutMs;
     while (this.ring.count > 0 && Date.now() < deadlineMs && this.canFlushBy(deadlineMs)) await this.nextProgress(deadlineMs - Date.now());
     const wasOpen = this.stateNow === 'open';
@@ -259,19 +256,7 @@ export class StreamTransport implements MessageTransport {
       if (attempt !== this.attempt || this.stateNow !== 'connecting') return;
     }
     const tls = this.tls;
-    const socket =
-      tls === null
-        ? netConnect({ host: ip, port: this.address.port, family })
-        : tlsConnect({
-            host: ip,
-            port: this.address.port,
-            rejectUnauthorized: true,
-            // SNI must be a name (RFC 6066); for an IP literal Node verifies against the IP SANs.
-            ...(tls.serverName !== undefined ? { servername: tls.serverName } : this.address.family === 0 ? { servername: this.address.host } : {}),
-            ...(tls.ca !== undefined ? { ca: typeof tls.ca === 'string' || Buffer.isBuffer(tls.ca) ? tls.ca : [...tls.ca] } : {}),
-            ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-            ...(tls.key !== undefined ? { key: tls.key } : {}),
-          });
+    const socket = openStreamSocket(ip, family, this.address.port, this.address.family === 0 ? this.address.host : null, tls);
     this.socket = socket;
     socket.once('connect', () => {
       if (socket === this.socket) this.tcpConnected = true;
@@ -323,9 +308,10 @@ export class StreamTransport implements MessageTransport {
     this.writeFailed = false;
     this.socketBroken = false;
     this.socketNeedsDrain = false;
-    this.nextWrite = this.ring.first;
+    this.nextWrite = this.ring.first; // everything not yet taken by the kernel, oldest first
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    this.notifyProgress();
     this.writeMore();
   }
 
@@ -370,7 +356,6 @@ export class StreamTransport implements MessageTransport {
     // Callbacks run before the socket's 'close', so the oldest message is the one just taken.
     if (this.writeFailed || this.socket === null || this.nextWrite <= this.ring.first) return;
     this.ring.shift();
-    this.nextWrite = Math.max(this.nextWrite, this.ring.first);
     if (this.ring.count === 0) this.notifyProgress();
   }
 
@@ -392,7 +377,6 @@ export class StreamTransport implements MessageTransport {
     this.connectTimer = null;
     this.stats.errors_total++;
     this.lastProblem = reason;
-    this.nextWrite = this.ring.first;
     this.stateNow = 'backoff';
     const delayMs = this.backoff.nextDelayMs();
     this.lastRetryDelayMs = delayMs;

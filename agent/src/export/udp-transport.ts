@@ -119,6 +119,10 @@ export class UdpTransport implements MessageTransport {
     }
   }
 
+  whenSettled(): Promise<void> {
+    return this.ready;
+  }
+
   drain(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));

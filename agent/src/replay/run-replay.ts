@@ -33,6 +33,8 @@ export interface ReplaySummary extends MeterSnapshot {
 export async function runReplay(files: readonly string[], meterOptions: FlowMeterOptions, pipeline: ExportPipeline, options: ReplayOptions = {}): Promise<ReplaySummary> {
   const meter = new FlowMeter(meterOptions, pipeline.sink);
   pipeline.useMeteringStatistics(meteringStatisticsOf(meter));
+  // A replay can wait for the collectors' first connection: failover then starts on a healthy one.
+  await pipeline.ready();
   const started = performance.now();
   const summaryFiles: ReplaySummary['files'] = [];
   let incomplete = false;

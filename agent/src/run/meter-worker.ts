@@ -18,6 +18,8 @@ const pipeline = createExportPipeline(config, { exportTime: 'now' });
 const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, pipeline.sink);
 // Packets the ring dropped before the meter saw them count as ignored too (RFC 7011 §4.2).
 pipeline.useMeteringStatistics(meteringStatisticsOf(meter, () => ring.stats().droppedFullTotal));
+// Live capture does not wait for collectors (the ring would fill); failover re-chooses when they settle.
+void pipeline.ready();
 /** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
 const BATCH_PACKETS = 4096;
 /**

@@ -2,9 +2,19 @@ import { readFileSync } from 'node:fs';
 import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { flowKey, type FlowTotals } from './tshark-truth.js';
 
-/** Per-5-tuple packets and octets over every record of an IPFIX file tapflow wrote. */
+/** The flow records of IPFIX bytes (options data records, such as exporter statistics, left out), values keyed by IANA names. */
+export function flowRecordsOf(bytes: Uint8Array): Record<string, unknown>[] {
+  return parseIpfixRecords(bytes).filter((record) => record.kind === 'data').map((record) => record.values);
+}
+
+/** Per-5-tuple packets and octets over every flow record of an IPFIX file tapflow wrote. */
 export function ipfixFlowTotals(path: string): FlowTotals {
-  return recordFlowTotals(parseIpfixRecords(readFileSync(path)).map((r) => r.values));
+  return recordFlowTotals(flowRecordsOf(readFileSync(path)));
+}
+
+/** tshark's decoded records that are flow records (they have addresses), not options data. */
+export function tsharkFlowRecords(records: Record<string, string>[]): Record<string, string>[] {
+  return records.filter((r) => r['cflow.srcaddr'] !== undefined || r['cflow.srcaddrv6'] !== undefined);
 }
 
 type RecordKey = (ipVersion: number, src: string, dst: string, protocol: number, srcPort: number, dstPort: number, vlanId: number) => string;
@@ -43,3 +53,20 @@ export function differences(truth: FlowTotals, ours: FlowTotals): string[] {
   return out;
 }
 
+
+/** Per-direction totals of the flow records tshark decoded (cflow field names); options records are skipped. */
+export function tsharkRecordTotals(records: Record<string, string>[]): FlowTotals {
+  const totals: FlowTotals = new Map();
+  for (const r of records) {
+    const v6 = r['cflow.srcaddrv6'] !== undefined;
+    const src = v6 ? r['cflow.srcaddrv6'] : r['cflow.srcaddr'];
+    const dst = v6 ? r['cflow.dstaddrv6'] : r['cflow.dstaddr'];
+    if (src === undefined || dst === undefined) continue;
+    const key = flowKey(v6 ? 6 : 4, src, dst, Number(r['cflow.protocol']), Number(r['cflow.srcport']), Number(r['cflow.dstport']));
+    const entry = totals.get(key) ?? { packets: 0, octets: 0 };
+    entry.packets += Number(r['cflow.packets']);
+    entry.octets += Number(r['cflow.octets']);
+    totals.set(key, entry);
+  }
+  return totals;
+}

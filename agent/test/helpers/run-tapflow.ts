@@ -48,7 +48,15 @@ export function replaySummary(run: TapflowRun): {
   flows: number;
   incomplete: boolean;
   files: { path: string; packets: number; error: { code: string; offset: number; message: string } | null }[];
-  export: { messages: number; records: number; bytes: number; destinations: { target: string; sent: number; dropped: number; errors: number; problem: string | null }[] };
+  sampling: { interval: number; method: string; skipped: number };
+  export: {
+    messages: number;
+    records: number;
+    optionsRecords: number;
+    bytes: number;
+    notExportable: number;
+    destinations: { target: string; format: string; sent: number; dropped: number; droppedRecords: number; errors: number; problem: string | null; active: boolean }[];
+  };
 } {
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   try {

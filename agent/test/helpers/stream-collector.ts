@@ -55,6 +55,9 @@ export interface StreamCollector {
   messages(): Buffer[];
   /** Polls `condition` until true; rejects after timeoutMs naming `what`. */
   waitUntil(condition: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Stop reading (new connections too): the exporter's writes back up into the kernel, then Node. */
+  pauseReading(): void;
+  resumeReading(): void;
   /** Abrupt stop: reset every connection (RST), close the listener. */
   kill(): Promise<void>;
   /** Listen again on the same port. */
@@ -87,7 +90,8 @@ export function isTemplatesOnly(message: Uint8Array): boolean {
   return ids.length > 0 && ids.every((id) => id === 2 || id === 3);
 }
 
-function track(connection: CollectedConnection, socket: Socket | TLSSocket): void {
+function track(connection: CollectedConnection, socket: Socket | TLSSocket, paused: boolean): void {
+  if (paused) socket.pause();
   let pending: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     if (connection.error !== null) return;
@@ -114,6 +118,14 @@ export async function startStreamCollector(options: StreamCollectorOptions = {})
   const connections: CollectedConnection[] = [];
   const tlsErrors: string[] = [];
   const rawSockets = new Set<Socket>();
+  /** The sockets the messages are read from (TLS: the TLSSocket). */
+  const dataSockets = new Set<Socket | TLSSocket>();
+  let paused = false;
+  const trackData = (connection: CollectedConnection, socket: Socket | TLSSocket): void => {
+    dataSockets.add(socket);
+    socket.on('close', () => dataSockets.delete(socket));
+    track(connection, socket, paused);
+  };
   let server: Server | null = null;
   let port = options.port ?? 0;
 
@@ -136,14 +148,14 @@ export async function startStreamCollector(options: StreamCollectorOptions = {})
     const tls = options.tls;
     const created: Server =
       tls === undefined
-        ? createNetServer((socket) => track(newConnection(), socket))
+        ? createNetServer((socket) => trackData(newConnection(), socket))
         : createTlsServer(
             { key: tls.key, cert: tls.cert, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
             (socket) => {
               const connection = newConnection();
               const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
               connection.clientCertificateCn = subject?.CN ?? null;
-              track(connection, socket);
+              trackData(connection, socket);
             },
           );
     // 'connection' sees the raw TCP socket, also under TLS: the one that can be reset.
@@ -183,6 +195,14 @@ export async function startStreamCollector(options: StreamCollectorOptions = {})
         if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+    },
+    pauseReading() {
+      paused = true;
+      for (const socket of dataSockets) socket.pause();
+    },
+    resumeReading() {
+      paused = false;
+      for (const socket of dataSockets) socket.resume();
     },
     async kill() {
       const current = server;

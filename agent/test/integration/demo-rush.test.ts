@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { tempDir } from '../helpers/collectors.js';
 import { runTapflow } from '../helpers/run-tapflow.js';
 import { writeRushDemo } from '../helpers/rush-demo.js';
 import { REPO_ROOT } from '../helpers/shared-pcaps.js';
+import { flowRecordsOf } from '../helpers/ipfix-totals.js';
 
 const DEMO = join(REPO_ROOT, 'agent/test/fixtures/demo-rush.pcap');
 const TCP_FIN = 0x01;
@@ -27,7 +27,7 @@ describe('the quick-start demo capture', () => {
     const sessions = writeRushDemo(join(tmp.dir, 'again.pcap'));
     const run = await runTapflow(['replay', DEMO], { cwd: tmp.dir });
     assert.equal(run.status, 0, run.stderr);
-    const records = parseIpfixRecords(readFileSync(join(tmp.dir, 'flows.ipfix'))).map((r) => r.values);
+    const records = flowRecordsOf(readFileSync(join(tmp.dir, 'flows.ipfix')));
     for (const session of sessions.filter((s) => s.ipVersion === 4)) {
       const out = records.filter((r) => r.sourceIPv4Address === session.client && r.sourceTransportPort === session.clientPort && r.destinationTransportPort === 443);
       const back = records.filter((r) => r.destinationIPv4Address === session.client && r.destinationTransportPort === session.clientPort && r.sourceTransportPort === 443);

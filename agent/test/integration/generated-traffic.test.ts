@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { iterateIpfixMessages, parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
+import { iterateIpfixMessages } from '../../src/export/ipfix/message-parser.js';
 import { captureUdpExport, tempDir } from '../helpers/collectors.js';
-import { recordFlowTotals } from '../helpers/ipfix-totals.js';
+import { flowRecordsOf, recordFlowTotals } from '../helpers/ipfix-totals.js';
 import { replaySummary, runTapflow } from '../helpers/run-tapflow.js';
 import { directionalTotals, flowTruthKey, imix, longLivedFlows, newFlowPerPacket } from '../helpers/traffic-generator.js';
 
@@ -28,7 +28,7 @@ describe('generated traffic with known truth', () => {
     const run = await runTapflow(['replay', pcap, '--config', smallTable, '--out', out, '--summary-json']);
     assert.equal(run.status, 0, run.stderr);
     const summary = replaySummary(run);
-    const records = parseIpfixRecords(readFileSync(out)).map((r) => r.values);
+    const records = flowRecordsOf(readFileSync(out));
     const evicted = records.filter((r) => r.flowEndReason === 5).length;
     assert.ok(summary.flows > 1024 && evicted > 0, `evictions expected: ${summary.flows} flows, ${evicted} evicted records`);
     assert.ok(summary.flows - summary.records / 2 <= summary.flows, 'sanity');
@@ -49,7 +49,7 @@ describe('generated traffic with known truth', () => {
       await collector.stop();
     }
     assert.equal(summary.export.destinations[0]!.dropped, 0);
-    const records = [...iterateIpfixMessages(Buffer.concat(collector.datagrams))].flatMap((m) => m.records.map((r) => r.values));
+    const records = flowRecordsOf(Buffer.concat(collector.datagrams));
     assert.equal(records.length, summary.records);
     assert.equal(records.length, truth.packets, 'one record per SYN');
     assert.ok(records.filter((r) => r.flowEndReason === 5).length > 50_000);
@@ -63,7 +63,7 @@ describe('generated traffic with known truth', () => {
     const run = await runTapflow(['replay', pcap, '--out', out, '--summary-json']);
     assert.equal(run.status, 0, run.stderr);
     assert.ok(truth.ipv6Packets > 0);
-    const records = parseIpfixRecords(readFileSync(out)).map((r) => r.values);
+    const records = flowRecordsOf(readFileSync(out));
     assert.deepEqual(sorted(recordTotals(records)), sorted(directionalTotals(truth.flows!)));
   });
 
@@ -79,7 +79,7 @@ describe('generated traffic with known truth', () => {
     const summary = replaySummary(run);
     assert.ok(summary.incomplete, 'the replay was still running when SIGTERM came');
     assert.ok(summary.packets < 1_500_000);
-    const records = parseIpfixRecords(readFileSync(out)).map((r) => r.values);
+    const records = flowRecordsOf(readFileSync(out));
     const forced = records.filter((r) => r.flowEndReason === 4).length;
     assert.ok(forced > 0);
     assert.equal(records.reduce((n, r) => n + Number(r.packetDeltaCount), 0), summary.meteredPackets);

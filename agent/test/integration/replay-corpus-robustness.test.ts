@@ -24,8 +24,9 @@ function countingPipeline() {
     backlogged: () => false,
     drain: async () => {},
     close: async () => {},
-    stats: () => ({ messages: 0, records: totals.records, bytes: 0, notExportable: 0, destinations: [] }),
+    stats: () => ({ messages: 0, records: totals.records, optionsRecords: 0, bytes: 0, notExportable: 0, destinations: [] }),
     useMeteringStatistics: () => undefined,
+    ready: async () => {},
   };
   return { pipeline, totals };
 }

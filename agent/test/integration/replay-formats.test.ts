@@ -26,7 +26,7 @@ describe('IPFIX, NetFlow v9 and NetFlow v5 from one replay, each decoded by nfca
       nfv9: await startNfcapd(),
       nfv5: await startNfcapd(),
     };
-    let summary: ReturnType<typeof replaySummary> & { export: { notExportable: number } };
+    let summary: ReturnType<typeof replaySummary>;
     try {
       const run = await runTapflow([
         'replay', pcap, '--summary-json',
@@ -35,7 +35,7 @@ describe('IPFIX, NetFlow v9 and NetFlow v5 from one replay, each decoded by nfca
         '--collector', `nfv5+udp://127.0.0.1:${collectors.nfv5.port}`,
       ]);
       assert.equal(run.status, 0, run.stderr);
-      summary = replaySummary(run) as typeof summary;
+      summary = replaySummary(run);
     } finally {
       for (const collector of Object.values(collectors)) await collector.stop();
     }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseIpfixRecords } from '../../src/export/ipfix/message-parser.js';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasTool, tempDir } from '../helpers/collectors.js';
-import { differences, ipfixFlowTotals } from '../helpers/ipfix-totals.js';
+import { differences, flowRecordsOf, ipfixFlowTotals } from '../helpers/ipfix-totals.js';
 import { runTapflow, TAPFLOW_BIN } from '../helpers/run-tapflow.js';
 import { SHARED_PCAPS_DIR, SHARED_PCAPS_MISSING, sharedPcapsDir } from '../helpers/shared-pcaps.js';
 import { createVethLab, VETH_LAB_SKIP, type VethLab } from '../helpers/veth-lab.js';
@@ -77,7 +76,7 @@ describe('tapflow run: live capture on a veth gives the flows of tapflow replay 
     // Both directions of a connection are one flow with both counters: a TCP flow with a SYN from
     // one port has its SYN-ACK record from the other.
     const ports = new Set(summary.interfaces.map((i) => i.ifIndex));
-    const records = parseIpfixRecords(readFileSync(live)).map((r) => r.values);
+    const records = flowRecordsOf(readFileSync(live));
     assert.ok(records.every((r) => ports.has(Number(r.ingressInterface))));
     const byTuple = new Map(records.map((r) => [`${r.sourceIPv4Address ?? r.sourceIPv6Address}|${r.sourceTransportPort}|${r.destinationIPv4Address ?? r.destinationIPv6Address}|${r.destinationTransportPort}`, r]));
     let pairsOnTwoPorts = 0;

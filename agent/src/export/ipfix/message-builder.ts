@@ -6,24 +6,18 @@
  * wrong.
  *
  * Layout of every message: 16-byte header; the Template Set and Options Template Sets when
- * templates are due (never with templatesOnTransport: the transport sends templateMessage() at
- * each connection instead, RFC 7011 §10.4.2 for TCP); the options data records (exporter
+ * templates are due (never in templateMode 'transport': the stream transport sends
+ * templateMessage() at each connection instead, RFC 7011 §8, §10.4); the options data records (exporter
  * statistics, sampling) when due; then flow data sets, a new set each time the template changes.
  * No set padding is needed: all record lengths are multiples of 4 (see templates.ts); options
  * template sets carry their own padding.
  */
 import { AgentError } from '../../core/errors.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
-import type { FlowMessageBuilder, MessageBuilderStats, MeteringStatisticsSource, SamplingAnnouncement } from '../flow-message-builder.js';
+import type { FlowMessageBuilder, MessageBuilderStats, MeteringStatisticsSource } from '../flow-message-builder.js';
 import type { MessageTransport } from '../message-transport.js';
-import {
-  encodeSamplingRecord,
-  encodeStatisticsRecord,
-  readMetering,
-  samplingTemplateFor,
-  STATISTICS_TEMPLATE,
-  type StatisticsValues,
-} from './options-templates.js';
+import type { MessageBuilderOptions } from './message-builder-options.js';
+import { countOrZero, encodeSamplingDataSet, samplingTemplateFor, STATISTICS_TEMPLATE } from './options-templates.js';
 import { encodeFlowRecord } from './record-encoder.js';
 import {
   BIFLOW_IPV4_TEMPLATE,
@@ -37,6 +31,7 @@ import {
 } from './templates.js';
 
 export type { MessageBuilderStats } from '../flow-message-builder.js';
+export type { MessageBuilderOptions, TemplateMode, TemplateRefresh } from './message-builder-options.js';
 
 export const IPFIX_VERSION = 10;
 export const MESSAGE_HEADER_BYTES = 16;
@@ -44,44 +39,10 @@ const SET_HEADER_BYTES = 4;
 const DEFAULT_MTU_BYTES = 1_400;
 const DEFAULT_TEMPLATE_REFRESH = { messages: 20, ms: 60_000 } as const;
 const DEFAULT_STATISTICS_INTERVAL_MS = 60_000;
-
-export interface TemplateRefresh {
-  /** Resend templates in the message after this many messages without them. */
-  readonly messages: number;
-  /** ...or once this long has passed since they were sent (caller's clock as given to flush, or later record end times). */
-  readonly ms: number;
-}
-
-export interface MessageBuilderOptions {
-  readonly transports: readonly MessageTransport[];
-  /** Export Time of the header; inject a constant to make replays byte-identical. */
-  readonly exportTimeSeconds: () => number;
-  /** Largest message, header included (default 1400). */
-  readonly mtuBytes?: number | undefined;
-  readonly observationDomainId?: number | undefined;
-  /** Periodic template refresh (UDP; default 20 messages / 60 s); null: first message only (files). */
-  readonly templateRefresh?: TemplateRefresh | null | undefined;
-  /**
-   * TCP: never write templates into messages; the transport sends templateMessage(seq) at each
-   * connection (templateRefresh is then ignored). Default false.
-   */
-  readonly templatesOnTransport?: boolean | undefined;
-  /** Sequence number of the first message (default 0); tests start near 2^32 to see the wrap. */
-  readonly firstSequenceNumber?: number | undefined;
-  /** RFC 5103 biflow records (templates 258/259, reverse elements); default false: uniflow 256/257. */
-  readonly biflow?: boolean | undefined;
-  /** Send the exporting-process statistics options record (template 260); default false. */
-  readonly exporterStatistics?: boolean | undefined;
-  /** How often the options data records (statistics, sampling) are re-sent, builder clock (default 60 s). */
-  readonly statisticsIntervalMs?: number | undefined;
-  /** Observed-flow and ignored-packet totals for the statistics record (0s without). */
-  readonly meteringStatistics?: MeteringStatisticsSource | undefined;
-  /** Packet sampling to announce (options template 261/262) when its interval is > 1. */
-  readonly sampling?: SamplingAnnouncement | null | undefined;
-}
+const TWO_POW_32 = 4_294_967_296;
 
 export class IpfixMessageBuilder implements FlowMessageBuilder {
-  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, template_sets_total: 0 };
+  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, options_records_total: 0, template_sets_total: 0 };
   /** IPFIX carries IPv4 and IPv6 flows alike: nothing is ever skipped. */
   readonly notExportable = 0;
   readonly mtuBytes: number;
@@ -100,10 +61,10 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
   private readonly templatesInMessages: boolean;
   private readonly statisticsEnabled: boolean;
   private readonly samplingTemplate: IpfixTemplate | null;
-  private readonly samplingInterval: number;
+  /** The sampling options Data Set, encoded once (empty without sampling). */
+  private readonly samplingDataSet: Uint8Array;
   private readonly meteringStatistics: MeteringStatisticsSource | undefined;
   private readonly optionsIntervalMs: number;
-  private readonly statisticsValues: StatisticsValues = { messages: 0, records: 0, octets: 0, observedFlows: 0, ignoredPackets: 0, timeMs: 0 };
   private sequence: number;
   /** Write position; 0 when no message is open. */
   private offset = 0;
@@ -131,9 +92,12 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     this.biflow = options.biflow === true;
     this.ipv4Template = this.biflow ? BIFLOW_IPV4_TEMPLATE : IPV4_TEMPLATE;
     this.ipv6Template = this.biflow ? BIFLOW_IPV6_TEMPLATE : IPV6_TEMPLATE;
-    this.statisticsEnabled = options.exporterStatistics === true;
+    this.statisticsEnabled =
+      options.exporterStatistics ?? (options.meteringStatistics !== undefined || options.statisticsIntervalMs !== undefined);
+    this.observationDomainId = (options.observationDomainId ?? 1) >>> 0;
     this.samplingTemplate = samplingTemplateFor(options.sampling);
-    this.samplingInterval = options.sampling?.interval ?? 1;
+    this.samplingDataSet =
+      this.samplingTemplate === null ? new Uint8Array(0) : encodeSamplingDataSet(this.samplingTemplate, this.observationDomainId, options.sampling?.interval ?? 1);
     this.meteringStatistics = options.meteringStatistics;
     this.optionsIntervalMs = options.statisticsIntervalMs ?? DEFAULT_STATISTICS_INTERVAL_MS;
     if (!(this.optionsIntervalMs > 0)) throw new RangeError(`statisticsIntervalMs must be > 0, got ${this.optionsIntervalMs}`);
@@ -142,7 +106,8 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     if (this.samplingTemplate !== null) optionsTemplates.push(this.samplingTemplate);
     const templateSet = this.biflow ? BIFLOW_TEMPLATE_SET : TAPFLOW_TEMPLATE_SET;
     this.templateBytes = optionsTemplates.length === 0 ? templateSet : concat(templateSet, encodeOptionsTemplateSets(optionsTemplates));
-    this.templatesInMessages = options.templatesOnTransport !== true;
+    const templateMode = options.templateMode ?? (options.templateRefresh === null ? 'once' : 'refresh');
+    this.templatesInMessages = templateMode !== 'transport';
 
     const largestRecord = Math.max(this.ipv4Template.recordLengthBytes, this.ipv6Template.recordLengthBytes);
     const smallestMtu =
@@ -153,14 +118,13 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
         `IPFIX mtuBytes must be an integer in ${smallestMtu}..65535 (header + templates + options records + one record), got ${this.mtuBytes}`,
       );
     }
-    const refresh = options.templateRefresh === undefined ? DEFAULT_TEMPLATE_REFRESH : options.templateRefresh;
+    const refresh = templateMode !== 'refresh' ? null : (options.templateRefresh ?? DEFAULT_TEMPLATE_REFRESH);
     this.refreshMessages = refresh === null ? Number.POSITIVE_INFINITY : refresh.messages;
     this.refreshMs = refresh === null ? Number.POSITIVE_INFINITY : refresh.ms;
     this.buf = new Uint8Array(this.mtuBytes);
     this.view = new DataView(this.buf.buffer);
     this.transports = options.transports;
     this.exportTimeSeconds = options.exportTimeSeconds;
-    this.observationDomainId = (options.observationDomainId ?? 1) >>> 0;
     this.sequence = (options.firstSequenceNumber ?? 0) >>> 0;
   }
 
@@ -176,8 +140,9 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
 
   /**
    * A standalone message with every template (data and options) and no data records, carrying
-   * `sequenceNumber`: what a TCP transport sends first on each connection (templatesOnTransport).
-   * Allocates; the options data records go into the next data message.
+   * `sequenceNumber`: what a stream transport sends first on each connection (templateMode
+   * 'transport'). Built fresh each call (connections are rare); the options data records go into
+   * the next data message, since the new session has not seen them.
    */
   templateMessage(sequenceNumber: number): Uint8Array {
     const length = MESSAGE_HEADER_BYTES + this.templateBytes.length;
@@ -243,10 +208,7 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
 
   /** Bytes the options data sets take in a message that carries them. */
   private optionsDataBytes(): number {
-    let bytes = 0;
-    if (this.statisticsEnabled) bytes += SET_HEADER_BYTES + STATISTICS_TEMPLATE.recordLengthBytes;
-    if (this.samplingTemplate !== null) bytes += SET_HEADER_BYTES + this.samplingTemplate.recordLengthBytes;
-    return bytes;
+    return (this.statisticsEnabled ? SET_HEADER_BYTES + STATISTICS_TEMPLATE.recordLengthBytes : 0) + this.samplingDataSet.length;
   }
 
   private roomFor(template: IpfixTemplate): number {
@@ -286,30 +248,51 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
 
   /** Options data sets, each complete (header + one record); they are data records for the sequence number. */
   private writeOptionsRecords(): void {
-    const view = this.view;
-    if (this.statisticsEnabled) {
-      const values = this.statisticsValues;
-      // Totals of the messages sent *before* this one (this one is not finished yet).
-      values.messages = this.stats.messages_total;
-      values.records = this.stats.records_total;
-      values.octets = this.stats.octets_total;
-      readMetering(this.meteringStatistics, values);
-      values.timeMs = this.clockMs > 0 ? Math.floor(this.clockMs) : 0;
-      view.setUint16(this.offset, STATISTICS_TEMPLATE.templateId);
-      view.setUint16(this.offset + 2, SET_HEADER_BYTES + STATISTICS_TEMPLATE.recordLengthBytes);
-      this.offset = encodeStatisticsRecord(view, this.offset + SET_HEADER_BYTES, this.observationDomainId, values);
+    if (this.statisticsEnabled) this.writeStatisticsRecord();
+    if (this.samplingDataSet.length !== 0) {
+      this.buf.set(this.samplingDataSet, this.offset);
+      this.offset += this.samplingDataSet.length;
       this.recordsInMessage++;
-    }
-    const sampling = this.samplingTemplate;
-    if (sampling !== null) {
-      view.setUint16(this.offset, sampling.templateId);
-      view.setUint16(this.offset + 2, SET_HEADER_BYTES + sampling.recordLengthBytes);
-      this.offset = encodeSamplingRecord(view, this.offset + SET_HEADER_BYTES, sampling, this.observationDomainId, this.samplingInterval);
-      this.recordsInMessage++;
+      this.stats.options_records_total++;
     }
     this.optionsEverSent = true;
     this.optionsRequested = false;
     this.optionsSentAtMs = this.clockMs;
+  }
+
+  /**
+   * The STATISTICS_TEMPLATE record, fields in template order. Totals are those of the messages
+   * sent *before* this one (this one is not finished yet). DataView setters with locals only:
+   * this runs with every template refresh, so it must not box numbers either.
+   */
+  private writeStatisticsRecord(): void {
+    const view = this.view;
+    const at = this.offset + SET_HEADER_BYTES;
+    const source = this.meteringStatistics;
+    const messages = this.stats.messages_total;
+    const records = this.stats.records_total;
+    const octets = this.stats.octets_total;
+    const observedFlows = source === undefined ? 0 : countOrZero(source.observedFlows());
+    const ignoredPackets = source === undefined ? 0 : countOrZero(source.ignoredPackets());
+    const timeMs = this.clockMs > 0 ? Math.floor(this.clockMs) : 0;
+    view.setUint16(this.offset, STATISTICS_TEMPLATE.templateId);
+    view.setUint16(this.offset + 2, SET_HEADER_BYTES + STATISTICS_TEMPLATE.recordLengthBytes);
+    view.setUint32(at, this.observationDomainId);
+    view.setUint32(at + 4, messages / TWO_POW_32);
+    view.setUint32(at + 8, messages % TWO_POW_32);
+    view.setUint32(at + 12, records / TWO_POW_32);
+    view.setUint32(at + 16, records % TWO_POW_32);
+    view.setUint32(at + 20, octets / TWO_POW_32);
+    view.setUint32(at + 24, octets % TWO_POW_32);
+    view.setUint32(at + 28, observedFlows / TWO_POW_32);
+    view.setUint32(at + 32, observedFlows % TWO_POW_32);
+    view.setUint32(at + 36, ignoredPackets / TWO_POW_32);
+    view.setUint32(at + 40, ignoredPackets % TWO_POW_32);
+    view.setUint32(at + 44, timeMs / TWO_POW_32);
+    view.setUint32(at + 48, timeMs % TWO_POW_32);
+    this.offset = at + STATISTICS_TEMPLATE.recordLengthBytes;
+    this.recordsInMessage++;
+    this.stats.options_records_total++;
   }
 
   private openSet(templateId: number): void {

@@ -1,6 +1,7 @@
 /**
  * tapflow's options templates (RFC 7011 §3.4.2.2, Set id 3) and the encoding of their data records.
- * Written once per statistics interval, not per flow, but still with DataView setters only.
+ * Their records go with every template (re)send and once per statistics interval: the sampling
+ * record is encoded once (it never changes); the statistics record is written by the builder.
  *
  * Statistics (template 260): RFC 7011 §4.1 (Metering Process Statistics: exported message / flow
  * record / octet totals) and the ignored-packet total of §4.2, plus observedFlowTotalCount. Both
@@ -18,7 +19,7 @@
  *   samplingInterval N, samplingAlgorithm 2 (random).
  * nfcapd 1.7.1 stores the flows but applies none of these announcements (see ipfix-options.test.ts).
  */
-import type { MeteringStatisticsSource, SamplingAnnouncement } from '../flow-message-builder.js';
+import type { SamplingAnnouncement } from '../flow-message-builder.js';
 import { IE, withLength } from './information-elements.js';
 import { defineTemplate, type IpfixTemplate } from './templates.js';
 
@@ -31,7 +32,10 @@ export const SELECTOR_ALGORITHM = { systematicCountBased: 1, uniformProbabilisti
 /** Deprecated samplingAlgorithm (IE 35) values. */
 export const SAMPLING_ALGORITHM = { deterministic: 1, random: 2 } as const;
 
-/** 52-byte records: domain (4), six unsigned64 / dateTimeMilliseconds (48). */
+/**
+ * 52-byte records: domain (4), six unsigned64 / dateTimeMilliseconds (48). The builder writes them
+ * in this field order (message-builder.ts writeStatisticsRecord).
+ */
 export const STATISTICS_TEMPLATE = defineTemplate(
   TEMPLATE_ID_STATISTICS,
   [
@@ -75,62 +79,32 @@ export function samplingTemplateFor(sampling: SamplingAnnouncement | null | unde
   return sampling.algorithm === 'random' ? RANDOM_SAMPLING_TEMPLATE : DETERMINISTIC_SAMPLING_TEMPLATE;
 }
 
-const TWO_POW_32 = 4_294_967_296;
-
-/** The totals a statistics record carries; the builder fills it before each write (reused object). */
-export interface StatisticsValues {
-  messages: number;
-  records: number;
-  octets: number;
-  observedFlows: number;
-  ignoredPackets: number;
-  timeMs: number;
-}
-
-/** Write the STATISTICS_TEMPLATE record at `offset`; returns the offset after it. */
-export function encodeStatisticsRecord(view: DataView, offset: number, domainId: number, values: StatisticsValues): number {
-  view.setUint32(offset, domainId);
-  view.setUint32(offset + 4, values.messages / TWO_POW_32);
-  view.setUint32(offset + 8, values.messages % TWO_POW_32);
-  view.setUint32(offset + 12, values.records / TWO_POW_32);
-  view.setUint32(offset + 16, values.records % TWO_POW_32);
-  view.setUint32(offset + 20, values.octets / TWO_POW_32);
-  view.setUint32(offset + 24, values.octets % TWO_POW_32);
-  view.setUint32(offset + 28, values.observedFlows / TWO_POW_32);
-  view.setUint32(offset + 32, values.observedFlows % TWO_POW_32);
-  view.setUint32(offset + 36, values.ignoredPackets / TWO_POW_32);
-  view.setUint32(offset + 40, values.ignoredPackets % TWO_POW_32);
-  view.setUint32(offset + 44, values.timeMs / TWO_POW_32);
-  view.setUint32(offset + 48, values.timeMs % TWO_POW_32);
-  return offset + STATISTICS_TEMPLATE.recordLengthBytes;
-}
-
 /** A non-negative integer count from a metering source (0 for anything else: NaN, negative, fractional). */
 export function countOrZero(value: number): number {
   return Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
-/** Read the metering source (0s without one). */
-export function readMetering(source: MeteringStatisticsSource | undefined, into: StatisticsValues): void {
-  into.observedFlows = source === undefined ? 0 : countOrZero(source.observedFlows());
-  into.ignoredPackets = source === undefined ? 0 : countOrZero(source.ignoredPackets());
-}
-
-/** Write the record of `template` (from samplingTemplateFor) announcing 1:`interval`; returns the offset after it. */
-export function encodeSamplingRecord(view: DataView, offset: number, template: IpfixTemplate, domainId: number, interval: number): number {
-  view.setUint32(offset, domainId);
+/**
+ * The complete Data Set (header + one record) of `template` (from samplingTemplateFor) announcing
+ * 1:`interval` for `domainId`. It never changes, so the builder encodes it once and copies it.
+ */
+export function encodeSamplingDataSet(template: IpfixTemplate, domainId: number, interval: number): Uint8Array {
+  const bytes = new Uint8Array(4 + template.recordLengthBytes);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, template.templateId);
+  view.setUint16(2, bytes.length);
+  view.setUint32(4, domainId);
   if (template.templateId === TEMPLATE_ID_SAMPLING_RANDOM) {
-    view.setFloat64(offset + 4, 1 / interval);
-    view.setUint32(offset + 12, interval);
-    view.setUint16(offset + 16, SELECTOR_ALGORITHM.uniformProbabilistic);
-    view.setUint8(offset + 18, SAMPLING_ALGORITHM.random);
+    view.setFloat64(8, 1 / interval);
+    view.setUint32(16, interval);
+    view.setUint16(20, SELECTOR_ALGORITHM.uniformProbabilistic);
+    view.setUint8(22, SAMPLING_ALGORITHM.random);
   } else {
-    view.setUint32(offset + 4, 1);
-    view.setUint32(offset + 8, interval - 1);
-    view.setUint32(offset + 12, interval);
-    view.setUint16(offset + 16, SELECTOR_ALGORITHM.systematicCountBased);
-    view.setUint8(offset + 18, SAMPLING_ALGORITHM.deterministic);
+    view.setUint32(8, 1);
+    view.setUint32(12, interval - 1);
+    view.setUint32(16, interval);
+    view.setUint16(20, SELECTOR_ALGORITHM.systematicCountBased);
+    view.setUint8(22, SAMPLING_ALGORITHM.deterministic);
   }
-  view.setUint8(offset + 19, 0);
-  return offset + template.recordLengthBytes;
+  return bytes; // paddingOctets (byte 23) stays 0
 }

@@ -4,11 +4,11 @@
  * The options templates (statistics, sampling) are in options-templates.ts.
  *
  * Field order: largest fields first (8-byte counters and timestamps, then addresses, 4-byte, the
- * 6-byte MACs, 2-byte, 1-byte). Every field then starts at an offset that is a multiple of its own
- * size (MACs at a 4-byte boundary). Uniflow records (72 and 96 bytes) are multiples of 8 bytes; the
- * biflow records end with a 3-byte paddingOctets field (IE 210) to reach 128 and 152 bytes. Data
- * sets (4-byte header + whole records) and the template set are therefore multiples of 4 bytes,
- * so no set padding is ever needed.
+ * 6-byte MACs, 2-byte, 1-byte), so the wide fields sit at offsets that are multiples of their size
+ * (the first MAC at a 4-byte boundary). Uniflow records (72 and 96 bytes) are multiples of 8 bytes;
+ * the biflow records end with a 3-byte paddingOctets field (IE 210) to reach 128 and 152 bytes.
+ * Data sets (4-byte header + whole records) and the template set are therefore multiples of 4
+ * bytes, so no set padding is ever needed.
  */
 import { IE, REVERSE_IE, withLength, type InformationElement } from './information-elements.js';
 

@@ -39,7 +39,7 @@ export interface NetflowV5BuilderOptions {
 }
 
 export class NetflowV5MessageBuilder implements FlowMessageBuilder {
-  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, template_sets_total: 0 };
+  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, options_records_total: 0, template_sets_total: 0 };
   readonly mtuBytes: number;
   /** Records per packet: 30, or fewer when mtuBytes is smaller. */
   readonly maxRecordsPerPacket: number;

@@ -51,7 +51,7 @@ export interface NetflowV9BuilderOptions {
 }
 
 export class NetflowV9MessageBuilder implements FlowMessageBuilder {
-  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, template_sets_total: 0 };
+  readonly stats: MessageBuilderStats = { messages_total: 0, records_total: 0, octets_total: 0, options_records_total: 0, template_sets_total: 0 };
   /** v9 carries IPv4 and IPv6: nothing is refused. */
   readonly notExportable = 0;
   readonly mtuBytes: number;
@@ -191,6 +191,7 @@ export class NetflowV9MessageBuilder implements FlowMessageBuilder {
       this.offset += sampling.length;
       this.recordsInPacket += 2; // the options template and its data record
       this.dataRecordsInPacket += 1;
+      this.stats.options_records_total++;
     }
     this.templatesEverSent = true;
     this.messagesSinceTemplates = 0;

@@ -150,6 +150,9 @@ export class RecordingTransport implements MessageTransport {
     this.stats.messages_total++;
     this.stats.octets_total += length;
   }
+  whenSettled(): Promise<void> {
+    return Promise.resolve();
+  }
   drain(): Promise<void> {
     return Promise.resolve();
   }
@@ -170,6 +173,9 @@ export class NullTransport implements MessageTransport {
   send(_message: Uint8Array, length: number): void {
     this.stats.messages_total++;
     this.stats.octets_total += length;
+  }
+  whenSettled(): Promise<void> {
+    return Promise.resolve();
   }
   drain(): Promise<void> {
     return Promise.resolve();

@@ -141,5 +141,5 @@ test('a message with one IPv4 and one IPv6 record matches the hand-written bytes
   assert.equal(Buffer.from(transport.messages[0] ?? []).toString('hex'), Buffer.from(EXPECTED).toString('hex'));
   assert.equal(EXPECTED.length, 364);
   assert.equal(builder.nextSequenceNumber, 1002);
-  assert.deepEqual(builder.stats, { messages_total: 1, records_total: 2, octets_total: 364, template_sets_total: 1 });
+  assert.deepEqual(builder.stats, { messages_total: 1, records_total: 2, octets_total: 364, options_records_total: 0, template_sets_total: 1 });
 });

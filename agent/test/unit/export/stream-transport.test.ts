@@ -6,7 +6,7 @@
  * against what this file generated. The last tests send the real builder's messages and decode
  * a loopback capture with tshark.
  */
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,8 +19,9 @@ import { ReconnectBackoff } from '../../../src/export/reconnect-backoff.js';
 import { StreamTransport, type StreamTransportOptions } from '../../../src/export/stream-transport.js';
 import { FlowRecord } from '../../../src/flow/flow-record.js';
 import { hasTool, tempDir, TSHARK_MISSING } from '../../helpers/collectors.js';
-import { ipfixSequence, isTemplatesOnly, startStreamCollector, type StreamCollector } from '../../helpers/stream-collector.js';
+import { ipfixSequence, isTemplatesOnly, startStreamCollector as startCollector, type StreamCollector, type StreamCollectorOptions } from '../../helpers/stream-collector.js';
 import { fillRecord, randomFlows } from './export-test-kit.js';
+import { makeTestPki } from '../../helpers/test-pki.js';
 
 const execFileAsync = promisify(execFile);
 const RECORD_BYTES = 12;
@@ -91,8 +92,22 @@ class FakeExporter {
   }
 }
 
+/** Everything a test opened, closed after it even when an assertion failed (a live socket would hang the run). */
+const openedThings: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const thing of openedThings.splice(0)) await thing.close();
+});
+
 function transportTo(port: number, options: Partial<StreamTransportOptions> = {}): StreamTransport {
-  return new StreamTransport(`127.0.0.1:${port}`, { preamble: templatesMessage, reconnectMinMs: 20, reconnectMaxMs: 100, closeTimeoutMs: 1_000, ...options });
+  const transport = new StreamTransport(`127.0.0.1:${port}`, { preamble: templatesMessage, reconnectMinMs: 20, reconnectMaxMs: 100, closeTimeoutMs: 1_000, ...options });
+  openedThings.push(transport);
+  return transport;
+}
+
+async function startStreamCollector(options: StreamCollectorOptions = {}): Promise<StreamCollector> {
+  const collector = await startCollector(options);
+  openedThings.push({ close: () => collector.kill() });
+  return collector;
 }
 
 /** A port nothing listens on right now (a collector started and killed: restart it to listen again). */
@@ -201,6 +216,10 @@ describe('ReconnectBackoff', () => {
       backoff.reset();
       assert.equal(backoff.nextDelayMs(), Math.round(100 * factor));
     }
+    const jittered = new ReconnectBackoff(1_000, 1_000);
+    const delays = Array.from({ length: 2_000 }, () => jittered.nextDelayMs());
+    assert.ok(Math.min(...delays) >= 800 && Math.max(...delays) <= 1_200, 'Math.random jitter stays within ±20%');
+    assert.ok(Math.max(...delays) - Math.min(...delays) > 300, 'and actually varies');
   });
 });
 
@@ -289,7 +308,7 @@ describe('StreamTransport over TCP', () => {
     await transport.drain();
     await collector.kill();
     await waitFor(() => transport.state !== 'open', 'the transport to see the reset');
-    for (let i = 0; i < 60; i++) exporter.send(transport, 1 + (i % 5)); // more than the ring holds
+    for (let i = 0; i < 120; i++) exporter.send(transport, 1 + (i % 5)); // more than the ring holds
     assert.ok(transport.stats.dropped_total > 0, 'some of batch B dropped');
     await collector.start();
     await waitFor(() => transport.state === 'open' && transport.pendingMessages === 0, 'batch B delivered');
@@ -304,7 +323,59 @@ describe('StreamTransport over TCP', () => {
     await collector.kill();
   });
 
-  test('collector reset repeatedly in mid-stream: no crash, every connection starts with templates', async () => {
+  test('a collector that stops reading: backpressure, drain() waits while connected, nothing lost', async () => {
+    const collector = await startStreamCollector();
+    collector.pauseReading();
+    const transport = transportTo(collector.port, { pendingBytes: 32 * 1024 * 1024 });
+    const exporter = new FakeExporter();
+    await waitFor(() => transport.state === 'open', 'the connection');
+    // ~20 MB: more than the loopback socket buffers hold, so Node's own write queue fills too.
+    for (let i = 0; i < 14_000; i++) exporter.send(transport, 115);
+    assert.ok(transport.backlogged);
+    let drained = false;
+    const draining = transport.drain().then(() => (drained = true));
+    await sleep(100);
+    assert.equal(drained, false, 'drain() waits for a connected collector');
+    assert.ok(transport.pendingMessages > 0);
+    collector.resumeReading();
+    await draining;
+    assert.equal(transport.pendingMessages, 0);
+    await collector.waitUntil(() => collector.messages().length === 14_001, 'every message', 5_000);
+    checkAccounting(transport, exporter, checkDelivery(collector, exporter));
+    assert.equal(transport.stats.dropped_total, 0);
+  });
+
+  test('killed while Node still queues writes: those stay in the ring and are resent; only what the kernel took is lost', async (t) => {
+    const collector = await startStreamCollector();
+    collector.pauseReading();
+    const transport = transportTo(collector.port, { pendingBytes: 32 * 1024 * 1024 });
+    const exporter = new FakeExporter();
+    await waitFor(() => transport.state === 'open', 'the connection');
+    for (let i = 0; i < 14_000; i++) exporter.send(transport, 115);
+    await waitFor(() => transport.backlogged, 'the ring to back up');
+    await sleep(50); // let the socket buffers fill
+    const pendingAtKill = transport.pendingMessages; // not yet taken by the kernel
+    assert.ok(pendingAtKill > 0);
+    await collector.kill();
+    await waitFor(() => transport.state !== 'open', 'the transport to see the reset');
+    collector.resumeReading();
+    await collector.start();
+    const lastSequence = exporter.sent.at(-1)?.sequence;
+    await collector.waitUntil(() => collector.messages().some((message) => ipfixSequence(message) === lastSequence), 'the last message', 5_000);
+    const received = checkDelivery(collector, exporter);
+    const receivedIndexes = new Set(received.map((message) => exporter.sent.indexOf(message)));
+    const missing = exporter.sent.map((_, index) => index).filter((index) => !receivedIndexes.has(index));
+    const firstResent = exporter.sent.indexOf(exporter.sent.find((message) => message.sequence === ipfixSequence(collector.connections[1]?.messages[1] ?? Buffer.alloc(16))) as SentMessage);
+    t.diagnostic(`sent ${exporter.sent.length}, pending at the kill ${pendingAtKill}, resent ${transport.stats.resent_total}, lost in the kernel ${missing.length}`);
+    assert.ok(transport.stats.resent_total > 0, 'messages written on the first connection were written again');
+    // The lost ones (in the socket buffers at the reset) are exactly the block just before the resend:
+    // at least everything the kernel had taken (a few callbacks may have been on their way).
+    assert.ok(missing.length >= exporter.sent.length - pendingAtKill && missing.length <= exporter.sent.length - pendingAtKill + 20, `${missing.length} lost`);
+    assert.deepEqual(missing, Array.from({ length: missing.length }, (_, i) => firstResent - missing.length + i));
+    assert.equal(transport.stats.dropped_total, 0);
+  });
+
+  test('collector reset repeatedly in mid-stream: no crash, every connection starts with templates', async (t) => {
     const collector = await startStreamCollector();
     const transport = transportTo(collector.port, { pendingBytes: 16_384, reconnectMinMs: 5, reconnectMaxMs: 20 });
     const exporter = new FakeExporter();
@@ -329,6 +400,8 @@ describe('StreamTransport over TCP', () => {
     // Bytes the kernel had accepted when the reset came are lost without TCP telling anyone.
     const lostSilently = exporter.sent.length - received.length - transport.stats.dropped_total;
     assert.ok(lostSilently >= 0);
+    const { dropped_total: dropped, resent_total: resent, reconnects_total: reconnects } = transport.stats;
+    t.diagnostic(`sent ${exporter.sent.length}, received ${received.length}, dropped ${dropped}, lost in the kernel ${lostSilently}, resent ${resent}, reconnects ${reconnects}`);
     assert.ok(kills >= 5 && transport.stats.reconnects_total >= kills - 1, `kills ${kills}, reconnects ${transport.stats.reconnects_total}`);
     assert.ok(received.length > exporter.sent.length / 2, `${received.length} of ${exporter.sent.length} delivered`);
     await collector.kill();
@@ -373,7 +446,8 @@ describe('StreamTransport over TCP', () => {
     const startMs = Date.now();
     await transport.close();
     const elapsedMs = Date.now() - startMs;
-    assert.ok(elapsedMs >= 280 && elapsedMs < 450, `close took ${elapsedMs} ms`);
+    // It stops waiting early only when the next retry would come after the deadline (retries <= 48 ms apart).
+    assert.ok(elapsedMs >= 300 - 50 && elapsedMs < 300 + 100, `close took ${elapsedMs} ms`);
     assert.deepEqual([transport.stats.dropped_total, transport.stats.dropped_records_total, transport.state], [10, 30, 'closed']);
     exporter.send(transport, 4);
     assert.deepEqual([transport.stats.dropped_total, transport.stats.dropped_records_total], [11, 34], 'send after close: dropped and counted');
@@ -389,26 +463,10 @@ describe('StreamTransport over TCP', () => {
 });
 
 describe('StreamTransport over TLS', () => {
-  const openssl = (dir: string, ...args: string[]) => execFileAsync('openssl', args, { cwd: dir });
-  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-  /** CA + server certificate (SAN 127.0.0.1 and localhost) + client certificate, and an unrelated CA. */
-  async function makePki(dir: string): Promise<Record<'ca' | 'otherCa' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', Buffer>> {
-    await openssl(dir, 'req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tapflow test CA');
-    await openssl(dir, 'req', '-x509', ...newKey, '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA');
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    for (const [name, subject, ext] of [['server', '/CN=localhost', ['-extfile', 'server.ext']], ['client', '/CN=tapflow-probe-7', []]] as const) {
-      await openssl(dir, 'req', '-new', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-      await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
-    }
-    const read = (file: string) => readFileSync(join(dir, file));
-    return { ca: read('ca.pem'), otherCa: read('other-ca.pem'), serverCert: read('server.pem'), serverKey: read('server.key'), clientCert: read('client.pem'), clientKey: read('client.key') };
-  }
-
   test('mutual TLS: delivered with templates first; a wrong CA or name is a clear problem and nothing is delivered', async () => {
     const temp = tempDir('tapflow-tls-');
     try {
-      const pki = await makePki(temp.dir);
+      const pki = await makeTestPki(temp.dir);
       const collector = await startStreamCollector({ tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca } });
       const good = transportTo(collector.port, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
       const exporter = new FakeExporter();
@@ -423,9 +481,9 @@ describe('StreamTransport over TLS', () => {
       await byName.close();
 
       const failures: Array<[string, StreamTransport, RegExp]> = [
-        ['wrong CA', transportTo(collector.port, { tls: { ca: pki.otherCa, cert: pki.clientCert, key: pki.clientKey } }), /^TLS: unable to (get local issuer certificate|verify the first certificate)$/],
-        ['wrong name', transportTo(collector.port, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'collector.example' } }), /^TLS: Hostname\/IP does not match certificate's altnames/],
-        ['no client certificate', transportTo(collector.port, { tls: { ca: pki.ca } }), /^TLS: .*certificate required/],
+        ['wrong CA', transportTo(collector.port, { closeTimeoutMs: 200, tls: { ca: pki.otherCa, cert: pki.clientCert, key: pki.clientKey } }), /^TLS: (unable to get local issuer certificate|unable to verify the first certificate|self-signed certificate in certificate chain)$/],
+        ['wrong name', transportTo(collector.port, { closeTimeoutMs: 200, tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, serverName: 'collector.example' } }), /^TLS: Hostname\/IP does not match certificate's altnames/],
+        ['no client certificate', transportTo(collector.port, { closeTimeoutMs: 200, tls: { ca: pki.ca } }), /^TLS: .*certificate required/],
       ];
       const before = collector.messages().length;
       for (const [what, transport, problem] of failures) {
@@ -435,7 +493,10 @@ describe('StreamTransport over TLS', () => {
         await sleep(30);
         assert.notEqual(transport.state, 'closed');
         await transport.close();
-        assert.equal(transport.stats.dropped_total, 1, `${what}: the message was never delivered`);
+        // TLS 1.3: the server checks the client certificate after the client considers the
+        // handshake done, so a message written in that window is lost without being counted.
+        if (what === 'no client certificate') assert.ok(transport.stats.dropped_total <= 1);
+        else assert.equal(transport.stats.dropped_total, 1, `${what}: the message was never written, dropped at close`);
       }
       assert.equal(collector.messages().length, before, 'nothing delivered over a rejected connection');
       await collector.kill();
@@ -460,10 +521,16 @@ describe('StreamTransport and tshark', () => {
     const temp = tempDir('tapflow-tcp-capture-');
     const collector = await startStreamCollector();
     const capturePath = join(temp.dir, 'ipfix-tcp.pcapng');
-    const dumpcap = spawn('dumpcap', ['-q', '-i', 'lo', '-f', `tcp port ${collector.port}`, '-w', capturePath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${collector.port}`, '-w', capturePath], { stdio: ['ignore', 'ignore', 'pipe'] });
     try {
+      // dumpcap prints "\rPackets: N" each time it wrote packets; libpcap hands a partly filled
+      // block over only after its timeout, so stop once the count has been still for a while.
       let dumpcapLog = '';
-      dumpcap.stderr.on('data', (chunk: Buffer) => (dumpcapLog += chunk.toString()));
+      let countChangedAtMs = 0;
+      dumpcap.stderr.on('data', (chunk: Buffer) => {
+        dumpcapLog += chunk.toString();
+        if (chunk.includes('Packets:')) countChangedAtMs = Date.now();
+      });
       await waitFor(() => dumpcapLog.includes('Capturing on') || dumpcap.exitCode !== null, 'dumpcap to start', 5_000);
       assert.equal(dumpcap.exitCode, null, dumpcapLog);
       const transport = transportTo(collector.port, { preamble: realPreamble });
@@ -474,7 +541,8 @@ describe('StreamTransport and tshark', () => {
       await transport.close();
       await collector.waitUntil(() => collector.connections[0]?.closed === true, 'the connection to close');
       assert.equal(collector.messages().length, builder.stats.messages_total + 1);
-      await sleep(100); // let dumpcap write the last packets
+      const closedAtMs = Date.now();
+      await waitFor(() => countChangedAtMs > closedAtMs && Date.now() - countChangedAtMs > 400, 'dumpcap to write the last packets', 4_000);
       const exited = new Promise((resolve) => dumpcap.once('exit', resolve));
       dumpcap.kill('SIGINT');
       await exited;

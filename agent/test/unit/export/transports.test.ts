@@ -65,7 +65,7 @@ describe('UDP transport', () => {
       await udp.close();
       receiver.close();
       assert.deepEqual(received.map((b) => b.toString('hex')), copy.messages.map((m) => Buffer.from(m).toString('hex')));
-      assert.deepEqual(udp.stats, { messages_total: copy.messages.length, octets_total: copy.stats.octets_total, dropped_total: 0, errors_total: 0 });
+      assert.deepEqual(udp.stats, { messages_total: copy.messages.length, octets_total: copy.stats.octets_total, dropped_total: 0, errors_total: 0, dropped_records_total: 0 });
     });
   }
 
