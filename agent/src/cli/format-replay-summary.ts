@@ -17,7 +17,8 @@ export function formatReplaySummary(s: ReplaySummary, destinations: string[]): s
   lines.push(`fragments  ${s.fragments.attributed} attributed to their flow, ${s.fragments.unattributed} not (exported with ports 0)`);
   lines.push(`flows      ${s.flows} (${s.evictions} evicted when the table was full)`);
   lines.push(`records    ${s.records}${formatCounts(s.recordsByEndReason)}`);
-  lines.push(`export     ${s.export.messages} IPFIX messages, ${s.export.bytes} bytes → ${destinations.join(', ')}`);
+  const v5 = s.export.notExportable > 0 ? `; ${s.export.notExportable} IPv6 records not exportable as NetFlow v5` : '';
+  lines.push(`export     ${s.export.messages} messages, ${s.export.bytes} bytes, ${s.export.optionsRecords} options records → ${destinations.join(', ')}${v5}`);
   lines.push(...formatExportWarnings(s.export));
   lines.push(`elapsed    ${(s.elapsedMs / 1000).toFixed(3)} s, ${s.packetsPerSecond} packets/s${s.incomplete ? ' (stopped early)' : ''}`);
   return `${lines.join('\n')}\n`;

@@ -62,8 +62,10 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     if (values['summary-json']) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
     else process.stdout.write(formatReplaySummary(summary, destinations));
     if (summary.files.some((f) => f.error !== null)) return EXIT_INPUT_DAMAGED;
-    // A replay is a batch job: a collector that lost messages (unresolvable, no free buffer, send errors) fails it.
-    if (summary.export.destinations.some((d) => d.dropped > 0 || d.errors > 0)) return EXIT_EXPORT_FAILED;
+    // A replay is a batch job: a collector that lost messages (unresolvable, no free buffer, send
+    // errors) fails it. In failover mode a collector that was down is expected: only lost records count.
+    const failover = config.export.mode === 'failover';
+    if (summary.export.destinations.some((d) => d.dropped > 0 || (!failover && d.errors > 0))) return EXIT_EXPORT_FAILED;
     return EXIT_OK;
   } finally {
     process.off('SIGTERM', stop);

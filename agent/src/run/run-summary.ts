@@ -52,7 +52,7 @@ export function formatRunSummary(s: RunSummary, destinations: string[]): string 
     lines.push(`packets    ${m.packets} metered by the flow meter (${m.meteredPackets} IP, ${m.meteredOctets} octets)`);
     lines.push(`malformed  ${m.malformedTotal}${malformed ? ` (${malformed})` : ''}`);
     lines.push(`flows      ${m.flows} (${m.evictions} evicted), ${m.records} records`);
-    lines.push(`export     ${m.export.messages} IPFIX messages, ${m.export.bytes} bytes → ${destinations.join(', ')}`);
+    lines.push(`export     ${m.export.messages} messages, ${m.export.bytes} bytes → ${destinations.join(', ')}`);
     lines.push(...formatExportWarnings(m.export));
   } else {
     lines.push('meter      no final report (it failed or did not stop in time)');
