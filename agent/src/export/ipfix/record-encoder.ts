@@ -1,10 +1,20 @@
 /**
- * Pure, allocation-free encoding of one FlowRecord as an IPFIX data record (RFC 7011 §3.4.3),
+ * Pure, allocation-free encoding of one FlowRecord as an IPFIX data record (RFC 7011 §3.4.3) or a
+ * NetFlow v9 data record (RFC 3954 §5.3: the same element numbers, plus sysUptime-relative times),
  * big-endian, in the template's field order. No BigInt, no subarray, no per-call objects; the
  * caller checks room (one check per record, not per field).
  */
 import type { FlowRecord } from '../../flow/flow-record.js';
-import type { IpfixTemplate } from './templates.js';
+import { BOOT_CELL } from '../sys-uptime-clock.js';
+
+/** What the encoder needs of a template (IpfixTemplate and V9Template both are one). */
+export interface RecordLayout {
+  /** Element ids in field order (reverse elements as 0x8000 | id): what the encoder switches on. */
+  readonly fieldIds: Uint16Array;
+  readonly fields: readonly { readonly lengthBytes: number }[];
+  /** RFC 5103 biflow: flowStart/End span both directions and reverse fields are written. */
+  readonly biflow: boolean;
+}
 
 const TWO_POW_32 = 4_294_967_296;
 
@@ -38,8 +48,11 @@ function viewOf(buf: Uint8Array): DataView {
  * reverse timestamps keep the reverse direction's own times (0 when it saw no packet). A flow
  * with an empty forward direction (e.g. after an active timeout) keeps its keys and is one record.
  */
-export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecord, template: IpfixTemplate): number {
+export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecord, template: RecordLayout, uptimeCells: Float64Array | null = null): number {
   const view = viewOf(buf);
+  // NetFlow v9 FIRST/LAST_SWITCHED (22/21): ms since the exporter's boot, read from a cell (see
+  // sys-uptime-clock.ts) rather than passed, which would box the double; clamped at 0, modulo 2^32.
+  const bootMs = uptimeCells === null ? 0 : (uptimeCells[BOOT_CELL] ?? 0);
   const ids = template.fieldIds;
   let startMs = rec.startMs;
   let endMs = rec.endMs;
@@ -110,7 +123,28 @@ export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecor
       case 11: view.setUint16(at, rec.dstPort); at += 2; break;
       case 32:
       case 139: view.setUint16(at, rec.icmpTypeCode); at += 2; break;
-      case 6: view.setUint16(at, rec.tcpFlags); at += 2; break;
+      case 6:
+        // v9 collectors expect the classic 1-byte TCP_FLAGS; IPFIX tcpControlBits is 2 bytes.
+        if (template.fields[i]?.lengthBytes === 1) {
+          view.setUint8(at, rec.tcpFlags & 0xff);
+          at += 1;
+        } else {
+          view.setUint16(at, rec.tcpFlags);
+          at += 2;
+        }
+        break;
+      case 22: {
+        const sinceBootMs = rec.startMs - bootMs;
+        view.setUint32(at, sinceBootMs > 0 ? sinceBootMs % TWO_POW_32 : 0);
+        at += 4;
+        break;
+      }
+      case 21: {
+        const sinceBootMs = rec.endMs - bootMs;
+        view.setUint32(at, sinceBootMs > 0 ? sinceBootMs % TWO_POW_32 : 0);
+        at += 4;
+        break;
+      }
       case 58: view.setUint16(at, rec.vlanId); at += 2; break;
       case 4: view.setUint8(at, rec.protocol); at += 1; break;
       case 5: view.setUint8(at, rec.tos); at += 1; break;

@@ -16,7 +16,7 @@ import type { FlowRecord } from '../../flow/flow-record.js';
 import type { FlowMessageBuilder, MessageBuilderStats, SamplingAnnouncement } from '../flow-message-builder.js';
 import type { MessageTransport } from '../message-transport.js';
 import { NOW_CELL, SysUptimeClock } from '../sys-uptime-clock.js';
-import { encodeV9Record } from './v9-record-encoder.js';
+import { encodeFlowRecord } from '../ipfix/record-encoder.js';
 import {
   encodeSamplingOptionsDataFlowSet,
   FLOWSET_HEADER_BYTES,
@@ -129,7 +129,7 @@ export class NetflowV9MessageBuilder implements FlowMessageBuilder {
       this.beginPacket();
     }
     if (this.setTemplateId !== template.templateId) this.openSet(template.templateId);
-    this.offset = encodeV9Record(this.buf, this.offset, rec, template, this.uptime.cells);
+    this.offset = encodeFlowRecord(this.buf, this.offset, rec, template, this.uptime.cells);
     this.recordsInPacket++;
     this.dataRecordsInPacket++;
   }

@@ -65,8 +65,10 @@ export interface V9Template {
   readonly templateId: number;
   readonly ipVersion: 4 | 6;
   readonly fields: readonly V9FieldSpec[];
-  /** Field types in order: what the record encoder switches on. */
-  readonly fieldTypes: Uint16Array;
+  /** Field types in order: what the shared record encoder (ipfix/record-encoder.ts) switches on. */
+  readonly fieldIds: Uint16Array;
+  /** NetFlow v9 has no biflow. */
+  readonly biflow: false;
   readonly recordLengthBytes: number;
 }
 
@@ -77,7 +79,8 @@ function defineTemplate(templateId: number, ipVersion: 4 | 6, fields: readonly V
     templateId,
     ipVersion,
     fields: Object.freeze([...fields]),
-    fieldTypes: Uint16Array.from(fields, (spec) => spec.type),
+    fieldIds: Uint16Array.from(fields, (spec) => spec.type),
+    biflow: false as const,
     recordLengthBytes: fields.reduce((sum, spec) => sum + spec.lengthBytes, 0),
   });
 }
