@@ -43,3 +43,8 @@ export function parseCollectorAddress(text: string): CollectorAddress {
   const family = isIPv6(host) ? 6 : isIPv4(host) ? 4 : 0;
   return { host, port, family };
 }
+
+/** The address as written in configuration: `host:port`, IPv6 literals in brackets. */
+export function formatCollectorAddress(address: CollectorAddress): string {
+  return `${address.family === 6 ? `[${address.host}]` : address.host}:${address.port}`;
+}

@@ -7,7 +7,7 @@
  * the formats define no stream framing worth relying on.
  */
 import { AgentError } from '../core/errors.js';
-import { parseCollectorAddress, type CollectorAddress } from './collector-address.js';
+import { formatCollectorAddress, parseCollectorAddress, type CollectorAddress } from './collector-address.js';
 
 export const EXPORT_FORMATS = ['ipfix', 'nfv9', 'nfv5'] as const;
 export const EXPORT_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
@@ -56,6 +56,5 @@ export function parseCollectorSpec(text: string): CollectorSpec {
   } catch (error) {
     throw invalid(text, (error as Error).message.replace(/^invalid collector address "[^"]*": /, ''));
   }
-  const host = address.family === 6 ? `[${address.host}]` : address.host;
-  return { format, transport, address, name: `${format}+${transport}://${host}:${address.port}` };
+  return { format, transport, address, name: `${format}+${transport}://${formatCollectorAddress(address)}` };
 }

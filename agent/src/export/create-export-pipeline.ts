@@ -40,10 +40,9 @@ interface Destination {
   readonly target: string;
   readonly format: DestinationStats['format'];
   readonly transport: MessageTransport;
-  readonly lane: Lane;
 }
 
-/** A builder and the transports it feeds; `sink` is where records for it go (behind the splitter when uniflow). */
+/** A builder and the transports it feeds (uniflow lanes get their records through the splitter). */
 interface Lane {
   readonly builder: FlowMessageBuilder;
   readonly biflow: boolean;
@@ -131,55 +130,56 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
   };
   let tls: StreamTlsOptions | null = null;
 
-  /** A lane of `kind` for `specs`: its transports and the builder in front of them. */
-  function createLane(kind: LaneKind, specs: readonly CollectorSpec[]): Lane {
-    const destinations: Destination[] = [];
-    const transports: MessageTransport[] = [];
-    let builder: FlowMessageBuilder | null = null;
-    let streamBuilder: IpfixMessageBuilder | null = null;
-    const lane: Lane = {
-      get builder() {
-        return builder!;
-      },
-      biflow: (kind === 'ipfix-udp' || kind === 'ipfix-stream') && config.export.biflow,
-      destinations,
-    };
-    for (const spec of specs) {
-      let transport: MessageTransport;
-      if (spec.transport === 'udp') {
-        transport = new UdpTransport(spec.name.replace(/^[a-z0-9]+\+udp:\/\//, ''), { maxMessageBytes: config.ipfix.mtuBytes });
-      } else {
-        if (spec.transport === 'tls') tls ??= tlsOptions(config);
-        const stream = config.export.stream;
-        transport = new StreamTransport(spec.address, {
-          tls: spec.transport === 'tls' ? tls : null,
-          pendingBytes: stream.pendingBytes,
-          reconnectMinMs: stream.reconnectMinMs,
-          reconnectMaxMs: stream.reconnectMaxMs,
-          connectTimeoutMs: stream.connectTimeoutMs,
-          // Every connection starts with the templates, numbered like the message that follows.
-          preamble: (sequenceNumber: number) => streamBuilder!.templateMessage(sequenceNumber),
-        });
-      }
-      transports.push(transport);
-      destinations.push({ target: spec.name, format: spec.format, transport, lane });
-    }
+  /** The transport for one collector; `templates` is the lane's IPFIX builder (TCP/TLS preambles). */
+  function createTransport(spec: CollectorSpec, templates: () => IpfixMessageBuilder): MessageTransport {
+    if (spec.transport === 'udp') return new UdpTransport(spec.address, { maxMessageBytes: config.ipfix.mtuBytes });
+    if (spec.transport === 'tls') tls ??= tlsOptions(config);
+    const stream = config.export.stream;
+    return new StreamTransport(spec.address, {
+      tls: spec.transport === 'tls' ? tls : null,
+      pendingBytes: stream.pendingBytes,
+      reconnectMinMs: stream.reconnectMinMs,
+      reconnectMaxMs: stream.reconnectMaxMs,
+      connectTimeoutMs: stream.connectTimeoutMs,
+      // Every connection starts with the templates, numbered like the message that follows.
+      preamble: (sequenceNumber: number) => templates().templateMessage(sequenceNumber),
+    });
+  }
+
+  function createBuilder(kind: LaneKind, transports: readonly MessageTransport[]): FlowMessageBuilder {
     if (kind === 'nfv9') {
-      builder = new NetflowV9MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, templateRefresh: refresh, sampling });
-    } else if (kind === 'nfv5') {
-      builder = new NetflowV5MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, sampling });
-    } else {
-      let ipfix: IpfixMessageBuilder | null = null;
-      ipfix = new IpfixMessageBuilder({
-        ...ipfixCommon,
-        transports,
-        exportTimeSeconds: exportClock(options.exportTime, () => ipfix?.lastTimeMs ?? Number.NaN),
-        ...(kind === 'ipfix-stream' ? { templateMode: 'transport' as const } : { templateRefresh: refresh }),
-      });
-      if (kind === 'ipfix-stream') streamBuilder = ipfix;
-      builder = ipfix;
+      return new NetflowV9MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, templateRefresh: refresh, sampling });
     }
-    return lane;
+    if (kind === 'nfv5') {
+      return new NetflowV5MessageBuilder({ transports, mtuBytes: config.ipfix.mtuBytes, sourceId: config.ipfix.observationDomainId, sampling });
+    }
+    return createIpfixBuilder(transports, kind === 'ipfix-stream' ? { templateMode: 'transport' } : { templateRefresh: refresh });
+  }
+
+  function createIpfixBuilder(
+    transports: readonly MessageTransport[],
+    templates: { templateMode: 'transport' } | { templateRefresh: typeof refresh | null },
+  ): IpfixMessageBuilder {
+    let builder: IpfixMessageBuilder | null = null;
+    builder = new IpfixMessageBuilder({
+      ...ipfixCommon,
+      ...templates,
+      transports,
+      exportTimeSeconds: exportClock(options.exportTime, () => builder?.lastTimeMs ?? Number.NaN),
+    });
+    return builder;
+  }
+
+  /** A lane of `kind` for `specs`: their transports and the builder in front of them. */
+  function createLane(kind: LaneKind, specs: readonly CollectorSpec[]): Lane {
+    let builder: FlowMessageBuilder | null = null;
+    const destinations = specs.map((spec) => ({
+      target: spec.name,
+      format: spec.format,
+      transport: createTransport(spec, () => builder as IpfixMessageBuilder),
+    }));
+    builder = createBuilder(kind, destinations.map((destination) => destination.transport));
+    return { builder, biflow: (kind === 'ipfix-udp' || kind === 'ipfix-stream') && config.export.biflow, destinations };
   }
 
   const specs = config.export.collectors.map(parseCollectorSpec);
@@ -196,17 +196,11 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
   let fileLane: Lane | null = null;
   if (config.export.file !== null) {
     const file = new FileTransport(config.export.file);
-    let builder: IpfixMessageBuilder | null = null;
-    const destinations: Destination[] = [];
-    builder = new IpfixMessageBuilder({
-      ...ipfixCommon,
-      transports: [file],
-      exportTimeSeconds: exportClock(options.exportTime, () => builder?.lastTimeMs ?? Number.NaN),
-      templateRefresh: null,
-    });
-    const lane: Lane = { builder, biflow: config.export.biflow, destinations };
-    destinations.push({ target: config.export.file, format: 'ipfix', transport: file, lane });
-    fileLane = lane;
+    fileLane = {
+      builder: createIpfixBuilder([file], { templateRefresh: null }),
+      biflow: config.export.biflow,
+      destinations: [{ target: config.export.file, format: 'ipfix', transport: file }],
+    };
   }
 
   // Uniflow lanes share one splitter, so each flow is split once however many formats want it.
@@ -231,9 +225,9 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
   const sink: FlowRecordSink = sinks.length === 0 ? { add: () => undefined, flush: () => undefined } : fanOut(sinks);
 
   const lanes = fileLane ? [...collectorLanes, fileLane] : collectorLanes;
-  const destinations = lanes.flatMap((lane) => lane.destinations);
-  const transports = destinations.map((destination) => destination.transport);
-  const isActive = (destination: Destination): boolean => router === null || destination.lane === fileLane || router.activeIndex === collectorLanes.indexOf(destination.lane);
+  const transports = lanes.flatMap((lane) => lane.destinations.map((destination) => destination.transport));
+  // Failover: only the router's lane is active; the file and mirror lanes always are.
+  const isActive = (lane: Lane): boolean => router === null || lane === fileLane || collectorLanes[router.activeIndex] === lane;
   return {
     sink,
     backlogged: () => {
@@ -261,9 +255,8 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
         optionsRecords: primary?.stats.options_records_total ?? 0,
         bytes: primary?.stats.octets_total ?? 0,
         notExportable: lanes.reduce((sum, lane) => sum + lane.builder.notExportable, 0),
-        destinations: destinations.map((destination) => {
-          const { target, format, transport } = destination;
-          return {
+        destinations: lanes.flatMap((lane) =>
+          lane.destinations.map(({ target, format, transport }) => ({
             target,
             format,
             sent: transport.stats.messages_total,
@@ -271,9 +264,9 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
             droppedRecords: transport.stats.dropped_records_total,
             errors: transport.stats.errors_total,
             problem: transport.problem,
-            active: isActive(destination),
-          };
-        }),
+            active: isActive(lane),
+          })),
+        ),
       };
     },
     useMeteringStatistics: (source: MeteringStatisticsSource) => {

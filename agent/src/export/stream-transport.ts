@@ -29,7 +29,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import type { Socket } from 'node:net';
-import { parseCollectorAddress, type CollectorAddress } from './collector-address.js';
+import { formatCollectorAddress, parseCollectorAddress, type CollectorAddress } from './collector-address.js';
 import { emptyTransportStats, type MessageTransport, type TransportStats } from './message-transport.js';
 import { PendingMessageRing } from './pending-message-ring.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
@@ -83,9 +83,6 @@ export interface StreamTransportStats extends TransportStats {
 /** 'backoff': disconnected, waiting to retry. */
 export type StreamTransportState = 'connecting' | 'open' | 'backoff' | 'closed';
 
-function formatCollector(address: CollectorAddress): string {
-  return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
 
 export class StreamTransport implements MessageTransport {
   readonly stats: StreamTransportStats = { ...emptyTransportStats(), connections_total: 0, reconnects_total: 0, resent_total: 0 };
@@ -130,7 +127,7 @@ export class StreamTransport implements MessageTransport {
   /** Parses the address now (throws TAPFLOW_E_EXPORT_COLLECTOR_ADDRESS); connects in the background. */
   constructor(collector: string | CollectorAddress, options: StreamTransportOptions) {
     this.address = typeof collector === 'string' ? parseCollectorAddress(collector) : collector;
-    this.collector = typeof collector === 'string' ? collector : formatCollector(collector);
+    this.collector = typeof collector === 'string' ? collector : formatCollectorAddress(collector);
     this.tls = options.tls ?? null;
     this.preamble = options.preamble;
     const pendingBytes = Math.max(IPFIX_HEADER_BYTES, Math.floor(options.pendingBytes ?? STREAM_PENDING_BYTES));

@@ -15,7 +15,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { AgentError } from '../core/errors.js';
-import { parseCollectorAddress } from './collector-address.js';
+import { formatCollectorAddress, parseCollectorAddress, type CollectorAddress } from './collector-address.js';
 import { emptyTransportStats, type MessageTransport, type TransportStats } from './message-transport.js';
 
 export const UDP_BUFFER_POOL_SIZE = 256;
@@ -57,11 +57,11 @@ export class UdpTransport implements MessageTransport {
   private drainWaiters: Array<() => void> = [];
 
   /** Parses the address now (throws TAPFLOW_E_EXPORT_COLLECTOR_ADDRESS); connects in the background. */
-  constructor(collector: string, options: UdpTransportOptions = {}) {
-    const address = parseCollectorAddress(collector);
+  constructor(collector: string | CollectorAddress, options: UdpTransportOptions = {}) {
+    const address = typeof collector === 'string' ? parseCollectorAddress(collector) : collector;
     const poolSize = options.bufferPoolSize ?? UDP_BUFFER_POOL_SIZE;
     const bufferBytes = Math.min(options.maxMessageBytes ?? 1_400, MAX_MESSAGE_BYTES);
-    this.collector = collector;
+    this.collector = typeof collector === 'string' ? collector : formatCollectorAddress(address);
     this.pool = Array.from({ length: poolSize }, () => Buffer.alloc(bufferBytes));
     this.freeSlots = Int32Array.from({ length: poolSize }, (_, slot) => slot);
     this.freeCount = poolSize;
