@@ -178,7 +178,7 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
       this.beginMessage();
     }
     if (this.setTemplateId !== template.templateId) this.openSet(template.templateId);
-    this.offset = encodeFlowRecord(this.buf, this.offset, rec, template);
+    this.offset = encodeFlowRecord(this.view, this.offset, rec, template);
     this.recordsInMessage++;
   }
 

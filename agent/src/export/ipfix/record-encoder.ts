@@ -21,17 +21,8 @@ const TWO_POW_32 = 4_294_967_296;
 // DataView setters are compiler intrinsics: numbers above the small-integer range stay unboxed.
 // Plain helper functions were not always inlined, and every call with such a number (addresses,
 // timestamps, u64 halves) then allocated a HeapNumber: ~30 bytes of garbage per record.
-// The view is cached per buffer, so steady state (one builder buffer) allocates nothing.
-let cachedBuffer: Uint8Array | null = null;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
-
-function viewOf(buf: Uint8Array): DataView {
-  if (buf !== cachedBuffer) {
-    cachedBuffer = buf;
-    cachedView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  return cachedView;
-}
+// The caller passes the DataView over its own (reused) buffer, so nothing is allocated per record,
+// even when several builders (IPFIX, v9, file) take turns.
 
 /**
  * Write `rec` at `offset` using `template`; returns the offset after the record
@@ -48,8 +39,7 @@ function viewOf(buf: Uint8Array): DataView {
  * reverse timestamps keep the reverse direction's own times (0 when it saw no packet). A flow
  * with an empty forward direction (e.g. after an active timeout) keeps its keys and is one record.
  */
-export function encodeFlowRecord(buf: Uint8Array, offset: number, rec: FlowRecord, template: RecordLayout, uptimeCells: Float64Array | null = null): number {
-  const view = viewOf(buf);
+export function encodeFlowRecord(view: DataView, offset: number, rec: FlowRecord, template: RecordLayout, uptimeCells: Float64Array | null = null): number {
   // NetFlow v9 FIRST/LAST_SWITCHED (22/21): ms since the exporter's boot, read from a cell (see
   // sys-uptime-clock.ts) rather than passed, which would box the double; clamped at 0, modulo 2^32.
   const bootMs = uptimeCells === null ? 0 : (uptimeCells[BOOT_CELL] ?? 0);

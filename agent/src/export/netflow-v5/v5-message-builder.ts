@@ -123,7 +123,7 @@ export class NetflowV5MessageBuilder implements FlowMessageBuilder {
     for (let piece = 0; piece < pieces; piece++) {
       if (this.recordsInPacket === this.maxRecordsPerPacket) this.finishPacket();
       const offset = V5_HEADER_BYTES + this.recordsInPacket * V5_RECORD_BYTES;
-      encodeV5Record(this.buf, offset, rec, piece, pieces, this.uptime.cells);
+      encodeV5Record(this.view, offset, rec, piece, pieces, this.uptime.cells);
       this.recordsInPacket++;
     }
   }

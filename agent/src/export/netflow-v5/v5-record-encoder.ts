@@ -25,16 +25,6 @@ export const V5_MAX_INTERFACE = 0xffff;
 
 const TWO_POW_32 = 4_294_967_296;
 
-let cachedBuffer: Uint8Array | null = null;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
-
-function viewOf(buf: Uint8Array): DataView {
-  if (buf !== cachedBuffer) {
-    cachedBuffer = buf;
-    cachedView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  return cachedView;
-}
 
 /** Records one flow needs so that no record's packets or octets exceed 2^32 - 1 (at least 1). */
 export function v5PiecesFor(rec: FlowRecord): number {
@@ -64,8 +54,7 @@ function writePiece(view: DataView, at: number, rec: FlowRecord, ofOctets: boole
  * is 0 when ingressInterface does not fit 16 bits (the builder counts it); tcp_flags keeps the
  * low 8 bits. First/Last: ms since the exporter's boot (uptimeCells), clamped at 0, modulo 2^32.
  */
-export function encodeV5Record(buf: Uint8Array, offset: number, rec: FlowRecord, index: number, total: number, uptimeCells: Float64Array): number {
-  const view = viewOf(buf);
+export function encodeV5Record(view: DataView, offset: number, rec: FlowRecord, index: number, total: number, uptimeCells: Float64Array): number {
   const bootMs = uptimeCells[BOOT_CELL] ?? 0;
   view.setUint32(offset, rec.srcAddr[0] ?? 0);
   view.setUint32(offset + 4, rec.dstAddr[0] ?? 0);

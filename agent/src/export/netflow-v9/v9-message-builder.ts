@@ -129,7 +129,7 @@ export class NetflowV9MessageBuilder implements FlowMessageBuilder {
       this.beginPacket();
     }
     if (this.setTemplateId !== template.templateId) this.openSet(template.templateId);
-    this.offset = encodeFlowRecord(this.buf, this.offset, rec, template, this.uptime.cells);
+    this.offset = encodeFlowRecord(this.view, this.offset, rec, template, this.uptime.cells);
     this.recordsInPacket++;
     this.dataRecordsInPacket++;
   }
