@@ -57,7 +57,7 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 /** Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:port (/proc/net/udp). */
-function udpReceiveQueueBytes(port: number): number {
+export function udpReceiveQueueBytes(port: number): number {
   const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
     const columns = line.trim().split(/\s+/);
@@ -203,7 +203,8 @@ export interface TsharkIpfixDecode {
   warnings: string[];
 }
 
-function flatten(node: unknown, into: Record<string, string>): void {
+/** tshark -T json nests fields; keep the first value of every field name. */
+export function flatten(node: unknown, into: Record<string, string>): void {
   if (node === null || typeof node !== 'object') return;
   for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
     if (typeof value === 'string') {

@@ -52,6 +52,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort } from './collectors.js';
 import { flowKey, type FlowTotals } from './tshark-truth.js';
+import { udpReceiveQueueBytes } from './collectors.js';
 
 export const NFACCTD_MISSING = 'pmacct nfacctd not installed (apt-get install pmacct): skipped';
 
@@ -117,16 +118,6 @@ export function nfacctdConfig(port: number, outputFile: string, options: Nfacctd
     'print_num_protos[flows]: true',
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:port (/proc/net/udp). */
-function udpReceiveQueueBytes(port: number): number {
-  const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
-    const columns = line.trim().split(/\s+/);
-    if (columns[1] === wanted) return parseInt((columns[4] ?? '0:0').split(':')[1] ?? '0', 16);
-  }
-  return 0;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

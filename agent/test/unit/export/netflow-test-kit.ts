@@ -12,6 +12,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomFlows, type FlowSnapshot } from './export-test-kit.js';
+import { flatten } from '../../helpers/collectors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -72,17 +73,6 @@ export function secondsTextToMs(text: string | undefined): number {
 /** Absolute time of a flow time offset (ms since the epoch) from its packet's header. */
 export function absoluteMs(header: NetflowHeader, offsetText: string | undefined): number {
   return header.unixSecs * 1000 + Math.floor(header.unixNsecs / 1e6) - header.sysUptimeMs + secondsTextToMs(offsetText);
-}
-
-function flatten(node: unknown, into: Record<string, string>): void {
-  if (node === null || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-    if (typeof value === 'string') {
-      if (!(key in into)) into[key] = value;
-    } else {
-      flatten(value, into);
-    }
-  }
 }
 
 function recordsOf(flowSet: Record<string, unknown>): Record<string, string>[] {
