@@ -34,13 +34,10 @@ import { emptyTransportStats, type MessageTransport, type TransportStats } from 
 import { PendingMessageRing } from './pending-message-ring.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { describeSocketError, openStreamSocket, type StreamTlsOptions } from './stream-socket.js';
+import * as D from '../config/defaults.js';
 
 export type { StreamTlsOptions } from './stream-socket.js';
 
-export const STREAM_PENDING_BYTES = 4 * 1024 * 1024;
-export const STREAM_RECONNECT_MIN_MS = 1_000;
-export const STREAM_RECONNECT_MAX_MS = 30_000;
-export const STREAM_CONNECT_TIMEOUT_MS = 5_000;
 export const STREAM_CLOSE_TIMEOUT_MS = 5_000;
 export const STREAM_STABLE_AFTER_MS = 5_000;
 /** Pending message slots per pending byte: room for 128-byte messages on average. */
@@ -130,11 +127,11 @@ export class StreamTransport implements MessageTransport {
     this.collector = typeof collector === 'string' ? collector : formatCollectorAddress(collector);
     this.tls = options.tls ?? null;
     this.preamble = options.preamble;
-    const pendingBytes = Math.max(IPFIX_HEADER_BYTES, Math.floor(options.pendingBytes ?? STREAM_PENDING_BYTES));
+    const pendingBytes = Math.max(IPFIX_HEADER_BYTES, Math.floor(options.pendingBytes ?? D.STREAM_PENDING_BYTES));
     const pendingMessages = Math.max(2, Math.floor(options.pendingMessages ?? Math.max(64, pendingBytes / BYTES_PER_MESSAGE_SLOT)));
     this.ring = new PendingMessageRing(pendingBytes, pendingMessages);
-    this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? STREAM_RECONNECT_MIN_MS, options.reconnectMaxMs ?? STREAM_RECONNECT_MAX_MS, options.random);
-    this.connectTimeoutMs = options.connectTimeoutMs ?? STREAM_CONNECT_TIMEOUT_MS;
+    this.backoff = new ReconnectBackoff(options.reconnectMinMs ?? D.RECONNECT_MIN_MS, options.reconnectMaxMs ?? D.RECONNECT_MAX_MS, options.random);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? D.CONNECT_TIMEOUT_MS;
     this.closeTimeoutMs = options.closeTimeoutMs ?? STREAM_CLOSE_TIMEOUT_MS;
     this.stableAfterMs = options.stableAfterMs ?? STREAM_STABLE_AFTER_MS;
     this.onWrittenBound = (error) => this.onWritten(error);
