@@ -158,7 +158,9 @@ export class ByteSource {
 
   async close(): Promise<void> {
     this.stdin?.close();
-    if (!this.abandoned) await this.pending?.catch(() => undefined);
+    // A read ahead of an idle stdin pipe never settles once the pipe is closed: leave it behind
+    // (waiting for it hung a replay stopped by SIGTERM between two chunks).
+    if (!this.abandoned && this.stdin === null) await this.pending?.catch(() => undefined);
     this.pending = null;
     await this.handle?.close();
   }

@@ -34,3 +34,15 @@ export async function collectorDestinations(collectors: readonly string[]): Prom
   }
   return out;
 }
+
+const DEFAULT_BROKER_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
+
+/** The MQTT broker as IP literals: tapflow's fleet traffic is not metered either. */
+export async function brokerDestinations(url: string | null): Promise<OwnDestination[]> {
+  if (url === null) return [];
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = parsed.port !== '' ? Number(parsed.port) : (DEFAULT_BROKER_PORTS[parsed.protocol] ?? 1883);
+  const addresses = /^[\d.]+$|:/.test(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  return addresses.map((address) => ({ address, port, protocol: 'tcp' as const }));
+}

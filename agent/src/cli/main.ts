@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./replay-command.js')).runReplayCommand(rest);
     case 'inspect':
       return (await import('./inspect-cli.js')).runInspectCommand(rest);
+    case 'watch':
+      return (await import('./watch-command.js')).runWatchCommand(rest);
     case 'check-config':
       return (await import('./check-config-command.js')).runCheckConfigCommand(rest);
     case '--version':

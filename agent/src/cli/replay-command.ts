@@ -1,4 +1,12 @@
-import type { ConfigInput } from '../config/schema.js';
+import type { Config, ConfigInput } from '../config/schema.js';
+import type { ExportPipeline } from '../export/export-pipeline.js';
+import { FleetAgent } from '../fleet/fleet-agent.js';
+import { InProcessProbe } from '../fleet/in-process-probe.js';
+import type { FlowRecordSink } from '../flow/flow-record.js';
+import { createLogger } from '../logging/logger.js';
+import type { FlowMeter } from '../meter/flow-meter.js';
+import { summarizingSink, TrafficSummary } from '../summary/traffic-summary.js';
+import { applyFleetFlags, FLEET_FLAG_OPTIONS } from './fleet-flags.js';
 import { createExportPipeline, type ExportTimeSource } from '../export/create-export-pipeline.js';
 import { flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { runReplay, type ReplayProgress } from '../replay/run-replay.js';
@@ -18,6 +26,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     args,
     {
       ...EXPORT_FLAG_OPTIONS,
+      ...FLEET_FLAG_OPTIONS,
       config: { type: 'string' },
       'export-time': { type: 'string' },
       'summary-json': { type: 'boolean' },
@@ -35,13 +44,14 @@ export async function runReplayCommand(args: string[]): Promise<number> {
 
   const overrides: ConfigInput = { export: {} };
   applyExportFlags(values, overrides, REPLAY_USAGE);
+  applyFleetFlags(values, overrides);
   const config = resolveConfig(values.config, overrides);
 
   const pipeline = createExportPipeline(config, { exportTime });
   const abort = new AbortController();
   const stop = () => abort.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop); // 'on': a repeated signal must not cut the final export short
+  process.on('SIGINT', stop);
   const quiet = values.quiet === true || values['summary-json'] === true;
   let lastProgressMs = 0;
   const onProgress = (progress: ReplayProgress) => {
@@ -52,12 +62,17 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     process.stderr.write(`tapflow: ${progress.file}${share}, ${progress.packets} packets, ${rate} packets/s\n`);
   };
 
+  const fleet = config.mqtt.url !== null ? startReplayFleet(config, pipeline) : null;
   try {
+    await fleet?.agent.ready();
     const summary = await runReplay(positionals, flowMeterOptionsFromConfig(config), pipeline, {
       signal: abort.signal,
       ...(quiet ? {} : { onProgress }),
+      ...(fleet ? { wrapSink: (sink: FlowRecordSink) => summarizingSink(fleet.probe.summary, sink), onMeter: (meter: FlowMeter) => fleet.probe.attach(meter) } : {}),
     });
     await pipeline.close();
+    // The final summary and health go out after the last flow was exported, then the offline status.
+    await fleet?.agent.stop();
     const destinations = [...config.export.collectors.map((c) => parseCollectorSpec(c).name), ...(config.export.file ? [config.export.file] : [])];
     if (values['summary-json']) process.stdout.write(`${JSON.stringify({ ...summary, destinations })}\n`);
     else process.stdout.write(formatReplaySummary(summary, destinations));
@@ -68,9 +83,17 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     if (summary.export.destinations.some((d) => d.dropped > 0 || (!failover && d.errors > 0))) return EXIT_EXPORT_FAILED;
     return EXIT_OK;
   } finally {
+    await fleet?.agent.stop(); // after an error too: the broker hears a goodbye, the process can exit
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
   }
+}
+
+/** The fleet channel of a replay: a traffic summary between flow table and export, and the MQTT agent. */
+function startReplayFleet(config: Config, pipeline: ExportPipeline): { agent: FleetAgent; probe: InProcessProbe } {
+  const summary = new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity });
+  const probe = new InProcessProbe(pipeline, summary, config.flowTable.maxFlows);
+  return { agent: new FleetAgent(config, probe, createLogger('fleet')), probe };
 }
 
 function parseExportTime(value: string | undefined): ExportTimeSource {

@@ -2,6 +2,7 @@ import type { ConfigInput } from '../config/schema.js';
 import { runAgent } from '../run/run-agent.js';
 import { parseCommandArgs } from './parse-command-args.js';
 import { applyExportFlags, EXPORT_FLAG_OPTIONS } from './export-flags.js';
+import { applyFleetFlags, FLEET_FLAG_OPTIONS } from './fleet-flags.js';
 import { resolveConfig } from './resolve-config.js';
 import { RUN_USAGE } from './usage.js';
 import { EXIT_OK, UsageError } from './usage-error.js';
@@ -15,6 +16,7 @@ export async function runRunCommand(args: string[]): Promise<number> {
       interface: { type: 'string', short: 'i', multiple: true },
       filter: { type: 'string' },
       ...EXPORT_FLAG_OPTIONS,
+      ...FLEET_FLAG_OPTIONS,
       'status-interval': { type: 'string' },
       'summary-json': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -34,6 +36,7 @@ export async function runRunCommand(args: string[]): Promise<number> {
   if (values.interface) overrides.capture!.interfaces = values.interface;
   if (values.filter !== undefined) overrides.capture!.filter = values.filter;
   applyExportFlags(values, overrides, RUN_USAGE);
+  applyFleetFlags(values, overrides);
   const config = resolveConfig(values.config, overrides);
   if (config.capture.interfaces.length === 0) throw new UsageError('no interface: give --interface IF (or capture.interfaces in the configuration)', RUN_USAGE);
   return runAgent(config, {

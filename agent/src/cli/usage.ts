@@ -6,12 +6,14 @@ Usage:
   tapflow replay FILE... [options]     replay capture files (pcap, pcapng, '-' for stdin) into IPFIX
   tapflow inspect FILE.ipfix [--json]  print the flow records of an IPFIX file
   tapflow check-config FILE            validate a configuration file (exit 0 valid, 1 invalid)
+  tapflow watch --mqtt URL [--probe ID] live view of a fleet of probes from their MQTT broker
   tapflow --help | --version
 
 Run 'tapflow COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 usage or configuration error, 2 input file unreadable, corrupt or
 truncated (replay: flows read before the damage are still exported), 3 export failed or lost
-messages (a collector unreachable or unresolvable, the IPFIX file not writable).`;
+messages (a collector unreachable or unresolvable, the IPFIX file not writable); for watch, the
+broker unreachable or the subscription refused.`;
 
 export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
 
@@ -27,6 +29,11 @@ Options:
   --biflow                IPFIX as RFC 5103 bidirectional records (one per flow)
   --sampling N[:random]   meter 1 packet in N (every Nth, or at random); announced to collectors
   --out FILE.ipfix        write an IPFIX file (RFC 5655)
+  --mqtt URL              publish presence, health and summaries to this MQTT broker and take
+                          commands (mqtt://, mqtts://, ws://, wss://; see README "Fleet channel")
+  --probe-id ID           this probe's name in the fleet (default: the host name)
+  --health-cron EXPR      health schedule, cron with seconds (default '*/30 * * * * *')
+  --summary-cron EXPR     traffic summary schedule (default '0 * * * * *')
   --config FILE           configuration file (JSON, see probe-config/); flags override it
   --export-time WHEN      IPFIX export time: 'now' (default), 'packet' (the replay clock), or a
                           fixed UNIX time in seconds (byte-identical replays)
@@ -60,6 +67,11 @@ Options:
   --biflow                IPFIX as RFC 5103 bidirectional records (one per flow)
   --sampling N[:random]   meter 1 packet in N (every Nth, or at random); announced to collectors
   --out FILE.ipfix        write an IPFIX file (RFC 5655)
+  --mqtt URL              publish presence, health and summaries to this MQTT broker and take
+                          commands (mqtt://, mqtts://, ws://, wss://; see README "Fleet channel")
+  --probe-id ID           this probe's name in the fleet (default: the host name)
+  --health-cron EXPR      health schedule, cron with seconds (default '*/30 * * * * *')
+  --summary-cron EXPR     traffic summary schedule (default '0 * * * * *')
   --config FILE           configuration file (JSON, see probe-config/); flags override it
   --status-interval S     a status line on stderr every S seconds (default 10, 0 for none)
   --summary-json          print the final summary as one JSON object

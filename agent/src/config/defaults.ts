@@ -54,3 +54,19 @@ export const RING_SLOTS = 32_768;
 /** First and longest wait between attempts to open an interface that is absent or down. */
 export const INTERFACE_RETRY_MIN_MS = 1_000;
 export const INTERFACE_RETRY_MAX_MS = 30_000;
+
+/** MQTT fleet channel: health every 30 s and a traffic summary every minute (cron, seconds field first). */
+export const HEALTH_CRON = '*/30 * * * * *';
+export const SUMMARY_CRON = '0 * * * * *';
+/** Scheduled publications start up to this much later, at random, so a fleet does not publish in lockstep. */
+export const SCHEDULE_JITTER_MS = 3_000;
+/** systeminformation readings that take longer are reported as timed out (null). */
+export const HEALTH_SAMPLE_TIMEOUT_MS = 5_000;
+/** Entries in each top-N list, and the entries each Space-Saving sketch tracks (its accuracy). */
+export const SUMMARY_TOP_N = 10;
+export const SUMMARY_SKETCH_CAPACITY = 256;
+/** Messages kept for the broker while it is unreachable (oldest dropped first): ~8 h of health at 30 s. */
+export const MQTT_OUTBOX_MESSAGES = 1_000;
+export const MQTT_OUTBOX_BYTES = 4 * 1024 * 1024;
+export const MQTT_KEEPALIVE_S = 30;
+export const MQTT_CONNECT_TIMEOUT_MS = 10_000;

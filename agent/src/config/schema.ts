@@ -1,3 +1,4 @@
+import { validateDetailed as validateCronDetailed } from 'node-cron';
 import * as z from 'zod';
 import { COLLECTOR_SPEC_PATTERN, parseCollectorSpec } from '../export/collector-spec.js';
 import * as D from './defaults.js';
@@ -156,6 +157,94 @@ const exportTarget = z
   .prefault({})
   .describe('Where flow records go');
 
+// node-cron's own parser decides what a schedule is, so config and scheduler agree.
+const cronExpression = (description: string, fallback: string) =>
+  z
+    .string()
+    .max(200)
+    .superRefine((text, ctx) => {
+      const result = validateCronDetailed(text);
+      if (!result.valid) ctx.addIssue({ code: 'custom', input: text, message: `not a cron expression: ${result.errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'invalid'}` });
+    })
+    .default(fallback)
+    .describe(`${description} (cron, 5 fields or 6 with seconds first)`);
+
+const mqttTls = z
+  .strictObject({
+    caFile: optionalFile("PEM file of the CA(s) that signed the broker's certificate; null: the system CAs"),
+    certFile: optionalFile('PEM client certificate, for brokers that require one; null for none'),
+    keyFile: optionalFile('PEM private key of certFile; null for none'),
+    serverName: z.string().min(1).max(253).nullable().default(null).describe("Name the broker's certificate must carry; null: the URL's host"),
+  })
+  .prefault({})
+  .describe('TLS for mqtts:// and wss:// brokers (certificates always verified)');
+
+// A topic level may not contain MQTT wildcards; the probe id is one level of the default root.
+const probeId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ : -')
+  .nullable()
+  .default(null)
+  .describe("This probe's name in the fleet: the MQTT client id and part of the default topic root; null: the host name");
+
+const mqtt = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/i, 'expected mqtt://, mqtts://, ws:// or wss:// URL')
+      .nullable()
+      .default(null)
+      .describe('Broker URL (mqtt://host:1883, mqtts://host:8883, ws://host/mqtt, wss://...); null: no fleet channel'),
+    probeId,
+    topicRoot: z
+      .string()
+      .regex(/^[^#+\u0000]{1,200}\/$/, "expected a topic prefix ending in '/' without wildcards")
+      .nullable()
+      .default(null)
+      .describe("Prefix of every topic tapflow publishes and listens on; null: 'tapflow/<probeId>/'"),
+    username: z.string().min(1).max(256).nullable().default(null).describe('Broker user name; null for none'),
+    password: z.string().max(1024).nullable().default(null).describe('Broker password; prefer passwordFile'),
+    passwordFile: optionalFile('File holding the broker password (first line), readable by tapflow only; null for none'),
+    protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5).describe('MQTT 5 (request/response, content types) or 4 for MQTT 3.1.1 brokers'),
+    keepaliveS: z.number().int().min(5).max(3600).default(D.MQTT_KEEPALIVE_S).describe('MQTT keep-alive (seconds): the broker declares the probe lost after 1.5 times this without traffic'),
+    connectTimeoutMs: milliseconds('Give up a broker connection attempt after this long', D.MQTT_CONNECT_TIMEOUT_MS),
+    reconnectMinMs: milliseconds('First wait before reconnecting to the broker; doubles on each failure', D.RECONNECT_MIN_MS),
+    reconnectMaxMs: milliseconds('Longest wait between broker reconnection attempts', D.RECONNECT_MAX_MS),
+    tls: mqttTls,
+    payloadFormat: z.enum(['msgpack', 'json']).default('msgpack').describe('Encoding of published payloads: standard MessagePack or JSON (MQTT 5 content type set either way)'),
+    outbox: z
+      .strictObject({
+        maxMessages: z.number().int().min(1).max(100_000).default(D.MQTT_OUTBOX_MESSAGES).describe('Messages kept while the broker is unreachable; the oldest are dropped and counted (messages)'),
+        maxBytes: z.number().int().min(1024).max(268_435_456).default(D.MQTT_OUTBOX_BYTES).describe('Payload bytes kept while the broker is unreachable (bytes)'),
+      })
+      .prefault({})
+      .describe('The bounded outbox: delivered in order after a reconnect'),
+    health: z
+      .strictObject({
+        cron: cronExpression('When health is published', D.HEALTH_CRON),
+        sampleTimeoutMs: milliseconds('A system reading (CPU, temperature, disks, NICs) that takes longer is reported as timed out', D.HEALTH_SAMPLE_TIMEOUT_MS),
+      })
+      .prefault({})
+      .describe('Health messages (<root>health)'),
+    summary: z
+      .strictObject({
+        cron: cronExpression('When the traffic summary is published', D.SUMMARY_CRON),
+        topN: z.number().int().min(1).max(100).default(D.SUMMARY_TOP_N).describe('Entries in each top-N list'),
+        sketchCapacity: z
+          .number()
+          .int()
+          .min(16)
+          .max(65_536)
+          .default(D.SUMMARY_SKETCH_CAPACITY)
+          .describe('Keys each Space-Saving sketch tracks (fixed memory): a key with more than 1/capacity of an interval\'s traffic is always listed'),
+      })
+      .prefault({})
+      .describe('Traffic summaries (<root>summary): the flow records exported since the previous one'),
+    jitterMs: z.number().int().min(0).max(60_000).default(D.SCHEDULE_JITTER_MS).describe('Scheduled publications start up to this long after their time, at random, so a fleet spreads its load (milliseconds)'),
+  })
+  .prefault({})
+  .describe('MQTT fleet channel: presence, health, summaries and commands');
+
 const sampling = z
   .strictObject({
     interval: z
@@ -228,6 +317,7 @@ export const configSchema = z
     sampling,
     ipfix,
     export: exportTarget,
+    mqtt,
   })
   .superRefine((config, ctx) => {
     // NetFlow v5 announces the sampling interval in 14 header bits.
@@ -237,6 +327,16 @@ export const configSchema = z
     }
     if ((config.export.tls.certFile === null) !== (config.export.tls.keyFile === null)) {
       ctx.addIssue({ code: 'custom', path: ['export', 'tls', config.export.tls.certFile === null ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together' });
+    }
+    const broker = config.mqtt;
+    if ((broker.tls.certFile === null) !== (broker.tls.keyFile === null)) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', broker.tls.certFile === null ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together' });
+    }
+    if (broker.password !== null && broker.passwordFile !== null) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], message: 'give password or passwordFile, not both' });
+    }
+    if (broker.reconnectMinMs > broker.reconnectMaxMs) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'reconnectMaxMs'], input: broker.reconnectMaxMs, message: `must be at least reconnectMinMs (${broker.reconnectMinMs})` });
     }
     const stream = config.export.stream;
     if (stream.reconnectMinMs > stream.reconnectMaxMs) {

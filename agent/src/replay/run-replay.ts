@@ -1,5 +1,6 @@
 import { CaptureFileError, readCaptureFile, type CaptureReadResult } from '../capture/capture-file-reader.js';
 import type { ExportPipeline } from '../export/export-pipeline.js';
+import type { FlowRecordSink } from '../flow/flow-record.js';
 import { FlowMeter, type FlowMeterOptions } from '../meter/flow-meter.js';
 import { meteringStatisticsOf, snapshotMeter, type MeterSnapshot } from '../meter/meter-snapshot.js';
 
@@ -14,6 +15,10 @@ export interface ReplayProgress {
 export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   signal?: AbortSignal;
+  /** Puts something between the flow table and the export (the fleet channel's traffic summary). */
+  wrapSink?: (sink: FlowRecordSink) => FlowRecordSink;
+  /** Called once the meter exists (the fleet channel reads its counters and flushes it). */
+  onMeter?: (meter: FlowMeter) => void;
 }
 
 export interface ReplaySummary extends MeterSnapshot {
@@ -31,7 +36,8 @@ export interface ReplaySummary extends MeterSnapshot {
  * stops the replay there, and every flow read before it is still exported (forcedEnd).
  */
 export async function runReplay(files: readonly string[], meterOptions: FlowMeterOptions, pipeline: ExportPipeline, options: ReplayOptions = {}): Promise<ReplaySummary> {
-  const meter = new FlowMeter(meterOptions, pipeline.sink);
+  const meter = new FlowMeter(meterOptions, options.wrapSink ? options.wrapSink(pipeline.sink) : pipeline.sink);
+  options.onMeter?.(meter);
   pipeline.useMeteringStatistics(meteringStatisticsOf(meter));
   // A replay can wait for the collectors' first connection: failover then starts on a healthy one.
   await pipeline.ready();

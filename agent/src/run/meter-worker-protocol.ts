@@ -1,21 +1,45 @@
 import type { Config } from '../config/schema.js';
 import type { ExportStats } from '../export/export-pipeline.js';
+import type { SummaryPayload } from '../fleet/fleet-messages.js';
 import type { MeterSnapshot } from '../meter/meter-snapshot.js';
 
 /** What the main thread gives the meter worker at start. */
 export interface MeterWorkerData {
   config: Config;
   ringBuffer: SharedArrayBuffer;
+  /** Keep a traffic summary between flow table and export (the fleet channel is on). */
+  summarize: boolean;
 }
 
-/** Main thread → worker. */
-export type MeterWorkerMessage = { type: 'stop' } | { type: 'report' };
+export type WorkerSummary = Omit<SummaryPayload, 'schema' | 'probeId' | 'seq'>;
 
-/** Worker → main thread: counters (final after a stop, when every flow was exported). */
+/** Main thread → worker. `id` pairs a request with its answer. */
+export type MeterWorkerMessage =
+  | { type: 'stop' }
+  | { type: 'report'; id: number }
+  | { type: 'summary'; id: number; fromMs: number; toMs: number }
+  | { type: 'flush'; id: number };
+
+/** Worker → main thread: counters (final after a stop, when every flow was exported, with the last summary). */
 export interface MeterWorkerReport extends MeterSnapshot {
   type: 'report';
+  id: number;
   final: boolean;
   export: ExportStats;
+  /** On the final report with summaries on: what was exported since the last summary. */
+  summary: WorkerSummary | null;
+}
+
+export interface MeterWorkerSummary {
+  type: 'summary';
+  id: number;
+  summary: WorkerSummary;
+}
+
+export interface MeterWorkerFlushed {
+  type: 'flushed';
+  id: number;
+  records: number;
 }
 
 export interface MeterWorkerError {
@@ -23,3 +47,5 @@ export interface MeterWorkerError {
   message: string;
   code: string | null;
 }
+
+export type MeterWorkerReply = MeterWorkerReport | MeterWorkerSummary | MeterWorkerFlushed | MeterWorkerError;

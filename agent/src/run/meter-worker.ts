@@ -5,17 +5,20 @@ import { nowUs } from '../capture/capture-clock.js';
 import { createExportPipeline } from '../export/create-export-pipeline.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { meteringStatisticsOf, snapshotMeter } from '../meter/meter-snapshot.js';
-import type { MeterWorkerData, MeterWorkerMessage, MeterWorkerReport } from './meter-worker-protocol.js';
+import { summarizingSink, TrafficSummary } from '../summary/traffic-summary.js';
+import type { MeterWorkerData, MeterWorkerFlushed, MeterWorkerMessage, MeterWorkerReport, MeterWorkerSummary } from './meter-worker-protocol.js';
 
 /**
  * The flow meter's thread: drains the packet ring (filled by capture on the main thread) into
  * decode → flow table → export, and advances the clock with wall time when no packet comes, so
  * idle flows expire on time. Capture never waits for it: a full ring drops and counts.
  */
-const { config, ringBuffer } = workerData as MeterWorkerData;
+const { config, ringBuffer, summarize } = workerData as MeterWorkerData;
 const ring = PacketRing.attach(ringBuffer);
 const pipeline = createExportPipeline(config, { exportTime: 'now' });
-const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, pipeline.sink);
+// The fleet channel's summary sees every record on its way to the exporters (fixed memory).
+const summary = summarize ? new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity }) : null;
+const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, summary ? summarizingSink(summary, pipeline.sink) : pipeline.sink);
 // Packets the ring dropped before the meter saw them count as ignored too (RFC 7011 §4.2).
 pipeline.useMeteringStatistics(meteringStatisticsOf(meter, () => ring.stats().droppedFullTotal));
 // Live capture does not wait for collectors (the ring would fill); failover re-chooses when they settle.
@@ -29,18 +32,36 @@ const BATCH_PACKETS = 4096;
  */
 const IDLE_POLL_MS = 1;
 let stopping = false;
+/** `flush` requests wait for the metering loop, which owns the table between batches. */
+const pendingFlushes: number[] = [];
 
 parentPort!.on('message', (message: MeterWorkerMessage) => {
   if (message.type === 'stop') stopping = true;
-  else if (message.type === 'report') parentPort!.postMessage(report(false));
+  else if (message.type === 'report') parentPort!.postMessage(report(message.id, false));
+  else if (message.type === 'flush') pendingFlushes.push(message.id);
+  else if (message.type === 'summary' && summary) {
+    const reply: MeterWorkerSummary = { type: 'summary', id: message.id, summary: summary.take(message.fromMs, message.toMs, false) };
+    parentPort!.postMessage(reply);
+  }
 });
 
-function report(final: boolean): MeterWorkerReport {
-  return { type: 'report', final, ...snapshotMeter(meter), export: pipeline.stats() };
+function report(id: number, final: boolean): MeterWorkerReport {
+  const last = final && summary ? summary.take(0, 0, true) : null;
+  return { type: 'report', id, final, ...snapshotMeter(meter), export: pipeline.stats(), summary: last };
+}
+
+/** Exports every active flow now (the fleet `flush` command); answers with the records that made. */
+async function flushAll(id: number): Promise<void> {
+  const before = meter.table.counters.recordsByEndReason.reduce((sum, n) => sum + n, 0);
+  while (!meter.flushSome()) await pipeline.drain();
+  const after = meter.table.counters.recordsByEndReason.reduce((sum, n) => sum + n, 0);
+  const reply: MeterWorkerFlushed = { type: 'flushed', id, records: after - before };
+  parentPort!.postMessage(reply);
 }
 
 async function run(): Promise<void> {
   while (!stopping) {
+    while (pendingFlushes.length > 0) await flushAll(pendingFlushes.shift()!);
     const delivered = ring.drain(meter.handlePacket, BATCH_PACKETS);
     if (delivered === 0) {
       meter.advanceClock(nowUs());
@@ -56,7 +77,9 @@ async function run(): Promise<void> {
   meter.advanceClock(nowUs());
   while (!meter.flushSome()) await pipeline.drain();
   await pipeline.close();
-  parentPort!.postMessage(report(true));
+  parentPort!.postMessage(report(0, true));
+  // Flushes asked for during the stop are answered: the stop exported everything.
+  for (const id of pendingFlushes) parentPort!.postMessage({ type: 'flushed', id, records: 0 } satisfies MeterWorkerFlushed);
 }
 
 run().catch((error: unknown) => {

@@ -4,11 +4,16 @@ import { Worker } from 'node:worker_threads';
 import type { CapturedPacket } from '../capture/captured-packet.js';
 import { estimateDrops, readInterfaceCounters } from '../capture/interface-counters.js';
 import { PacketRing } from '../capture/packet-ring.js';
-import { captureFilter, collectorDestinations } from '../capture/self-exclusion-filter.js';
+import { brokerDestinations, captureFilter, collectorDestinations } from '../capture/self-exclusion-filter.js';
 import type { Config } from '../config/schema.js';
 import { AgentError } from '../core/errors.js';
 import { InterfaceCapture } from './interface-capture.js';
-import type { MeterWorkerData, MeterWorkerError, MeterWorkerReport } from './meter-worker-protocol.js';
+import type { MeterWorkerData, MeterWorkerReport } from './meter-worker-protocol.js';
+import { MeterWorkerClient } from './meter-worker-client.js';
+import { WorkerProbe } from './worker-probe.js';
+import { FleetAgent } from '../fleet/fleet-agent.js';
+import type { ProbeCounters } from '../fleet/fleet-messages.js';
+import { createLogger } from '../logging/logger.js';
 import { formatRunStatus, formatRunSummary, type RunSummary } from './run-summary.js';
 import { parseCollectorSpec } from '../export/collector-spec.js';
 
@@ -32,8 +37,10 @@ const RING_STATS_INTERVAL_MS = 60_000;
 export async function runAgent(config: Config, options: RunOptions): Promise<number> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // 'on', not 'once': a second signal (timeout(1) signals the process and its group) must not kill a
+  // stop that is still exporting the last flows.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const started = Date.now();
   let ring: PacketRing | null = null;
   let packetsBeforeStart = 0;
@@ -43,8 +50,9 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     else packetsBeforeStart++;
   };
   const opened: InterfaceCapture[] = [];
+  let fleet: FleetAgent | null = null;
   try {
-    const own = config.capture.excludeOwnTraffic ? await collectorDestinations(config.export.collectors) : [];
+    const own = config.capture.excludeOwnTraffic ? [...(await collectorDestinations(config.export.collectors)), ...(await brokerDestinations(config.mqtt.url))] : [];
     const captureOptions = {
       filter: captureFilter(config.capture.filter, own),
       bufferBytes: config.capture.bufferBytes,
@@ -64,22 +72,24 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     ring = PacketRing.create({ slotCount: config.capture.ringSlots, slotBytes: config.capture.snapLenBytes, linkType });
     for (const o of opened) process.stderr.write(`tapflow: capturing on ${o.name} (ifIndex ${o.info!.interfaceId}, filter ${JSON.stringify(o.info!.filter)})\n`);
 
-    const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer };
+    const fleetOn = config.mqtt.url !== null;
+    const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer, summarize: fleetOn };
     const worker = new Worker(new URL('./meter-worker.js', import.meta.url), { workerData });
-    let latest: MeterWorkerReport | null = null;
-    let failure: MeterWorkerError | null = null;
-    worker.on('message', (message: MeterWorkerReport | MeterWorkerError) => {
-      if (message.type === 'report') latest = message;
-      else failure = message;
-    });
+    const meter = new MeterWorkerClient(worker);
     worker.on('error', (error) => {
-      failure = { type: 'error', message: error.message, code: (error as { code?: string }).code ?? null };
+      meter.failure = { type: 'error', message: error.message, code: (error as { code?: string }).code ?? null };
       stop.abort();
     });
+    const captureCounters = (): ProbeCounters['capture'] => {
+      const s = summarize(opened, ring, null, started, packetsBeforeStart);
+      return { interfaces: s.interfaces.map((i) => ({ name: i.name, packetsSeen: i.packetsSeen, kernelDropped: i.kernelDropped, unseenEstimate: i.unseenEstimate, outages: i.outages })), ringDropped: s.ringDropped };
+    };
+    // The fleet channel runs on this thread: a few messages a minute, async I/O only.
+    fleet = fleetOn ? new FleetAgent(config, new WorkerProbe(config, meter, captureCounters), createLogger('fleet')) : null;
     const statusTimer = options.statusIntervalMs > 0
       ? setInterval(() => {
-          worker.postMessage({ type: 'report' });
-          if (latest) process.stderr.write(`${formatRunStatus(summarize(opened, ring!, latest, started, packetsBeforeStart))}\n`);
+          meter.report().catch(() => null);
+          if (meter.latest) process.stderr.write(`${formatRunStatus(summarize(opened, ring!, meter.latest, started, packetsBeforeStart))}\n`);
         }, options.statusIntervalMs)
       : null;
     // The ring's counters are 32-bit and widened by stats(): read them well within 2^32 packets
@@ -91,22 +101,21 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
 
     for (const o of opened) o.close();
     const exited = once(worker, 'exit');
-    worker.postMessage({ type: 'stop' });
     const giveUp = new AbortController();
     const final = await Promise.race([
-      new Promise<MeterWorkerReport | null>((resolve) => worker.on('message', (m: MeterWorkerReport | MeterWorkerError) => {
-        if (m.type === 'report' && m.final) resolve(m);
-        if (m.type === 'error') resolve(null);
-      })),
+      meter.stop(),
       exited.then(() => null),
       sleep(STOP_TIMEOUT_MS, null, { signal: giveUp.signal }).catch(() => null),
     ]);
     giveUp.abort(); // the timer must not hold the process open
+    // Every flow is exported: the final summary and health hold them, then the offline status.
+    await fleet?.stop();
     await worker.terminate();
-    if (failure !== null) process.stderr.write(`tapflow: meter failed: ${(failure as MeterWorkerError).message}\n`);
-    return finish(config, options, opened, ring, final ?? latest, started, packetsBeforeStart, failure !== null || final === null);
+    if (meter.failure !== null) process.stderr.write(`tapflow: meter failed: ${meter.failure.message}\n`);
+    return finish(config, options, opened, ring, final ?? meter.latest, started, packetsBeforeStart, meter.failure !== null || final === null);
   } finally {
     for (const o of opened) o.close();
+    await fleet?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
