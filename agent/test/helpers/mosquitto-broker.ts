@@ -38,7 +38,8 @@ export interface MosquittoBroker {
   close(): Promise<void>;
 }
 
-async function freeTcpPort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freeTcpPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

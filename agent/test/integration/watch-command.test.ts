@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -11,7 +10,7 @@ import { CONTENT_TYPES, encodePayload, type PayloadFormat } from '../../src/flee
 import { join } from 'node:path';
 import { hasTool, tempDir } from '../helpers/collectors.js';
 import { makeTestPki } from '../helpers/test-pki.js';
-import { hasMosquitto, MOSQUITTO_MISSING, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto-broker.js';
+import { freeTcpPort, hasMosquitto, MOSQUITTO_MISSING, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto-broker.js';
 import { REPO_ROOT } from '../helpers/shared-pcaps.js';
 import { healthPayload, statusPayload, summaryPayload } from '../unit/fleet/fleet-test-payloads.js';
 
@@ -58,14 +57,6 @@ function runWatch(args: string[], onStdout?: (stdout: string, child: ChildProces
 function snapshot(run: WatchRun): { probes: ProbeState[]; accepted: number; ignored: number; filtered: number } {
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout);
-}
-
-async function unusedTcpPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('tapflow watch (real Mosquitto)', { skip }, () => {
@@ -165,7 +156,7 @@ describe('tapflow watch (real Mosquitto)', { skip }, () => {
   });
 
   it('an unreachable broker: one clear line on stderr, exit 3', async () => {
-    const port = await unusedTcpPort();
+    const port = await freeTcpPort();
     const run = await runWatch(['--mqtt', `mqtt://user:secret@127.0.0.1:${port}`, '--once']);
     assert.equal(run.status, 3);
     assert.equal(run.stderr, `tapflow watch: cannot connect to mqtt://127.0.0.1:${port}: connection refused (is the broker running, on this port?)\n`);
