@@ -86,11 +86,6 @@ export class FleetAgent {
     this.tasks.push(cron.schedule(mqttConfig.summary.cron, () => this.serially(() => this.publishSummary(false)), { ...options, name: 'tapflow-summary' }));
   }
 
-  /** For `tapflow run`'s summary: the outbox and the broker connection. */
-  get linkStats(): { connected: boolean; problem: string | null; outboxDepth: number; outboxDropped: number } {
-    return { connected: this.link.connected, problem: this.link.problem, outboxDepth: this.link.outbox.depth, outboxDropped: this.link.outbox.dropped };
-  }
-
   /** Resolves once the broker connection is up or its connect timeout passed (a replay waits for it, a capture does not). */
   async ready(): Promise<void> {
     await this.link.whenConnected(this.config.mqtt.connectTimeoutMs);
