@@ -25,6 +25,7 @@ export class BoundedOutbox {
   accepted = 0;
 
   constructor(maxMessages: number, maxBytes: number) {
+    if (!(maxMessages >= 1 && maxBytes >= 1)) throw new RangeError(`an outbox holds at least 1 message and 1 byte, got ${maxMessages} and ${maxBytes}`);
     this.maxMessages = maxMessages;
     this.maxBytes = maxBytes;
     this.slots = new Array<OutboxMessage | undefined>(maxMessages).fill(undefined);

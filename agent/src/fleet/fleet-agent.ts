@@ -78,7 +78,10 @@ export class FleetAgent {
       will: { topic: `${this.topicRoot}status`, payload: this.encode(this.status('offline', 'connection lost')) },
       subscriptions: [`${this.topicRoot}cmd/+`],
       onConnected: () => this.announce(),
-      onMessage: (message) => void this.onCommand(message.topic, message.payload, message.properties),
+      onMessage: (message) =>
+        void this.onCommand(message.topic, message.payload, message.properties).catch((error: unknown) =>
+          this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'fleet: command handling failed'),
+        ),
       log,
     });
     const options = { noOverlap: true, maxRandomDelay: mqttConfig.jitterMs, unref: true };

@@ -1,5 +1,5 @@
 import type { CommandReply } from './fleet-messages.js';
-import { decodePayload, PayloadDecodeError } from './payload-codec.js';
+import { decodePayload, isJsonPayload, PayloadDecodeError } from './payload-codec.js';
 
 /** A command's arguments: the request payload's fields (minus the routing fields below). */
 export type CommandArguments = Record<string, unknown>;
@@ -65,12 +65,14 @@ export class CommandDispatcher {
     const handler = this.handlers.get(request.name);
     if (handler === undefined) return fail('unknown_command', `unknown command '${request.name}'; known: ${this.names.join(', ')}`);
     const args: CommandArguments = {};
-    for (const [key, value] of Object.entries(fields)) if (!ROUTING_FIELDS.has(key)) args[key] = value;
+    for (const [key, value] of Object.entries(fields)) {
+      if (!ROUTING_FIELDS.has(key) && key !== '__proto__') args[key] = value;
+    }
     try {
       const result = await handler(args);
       return { route, reply: this.reply(request.name, route, { ok: true, result: result ?? null }) };
     } catch (error) {
-      const code = (error as { commandCode?: string }).commandCode ?? 'command_failed';
+      const code = error instanceof CommandError ? error.commandCode : 'command_failed';
       return fail(code, error instanceof Error ? error.message : String(error));
     }
   }
@@ -78,7 +80,7 @@ export class CommandDispatcher {
   private routeOf(request: CommandRequest, fields: Record<string, unknown> | null): ReplyRoute {
     const replyTo = typeof fields?.replyTo === 'string' && isPublishableTopic(fields.replyTo) ? fields.replyTo : null;
     const correlationId = typeof fields?.correlationId === 'string' ? fields.correlationId : null;
-    const json = request.contentType !== undefined ? request.contentType.includes('json') : request.payload.length > 0 && request.payload[0] === 0x7b;
+    const json = request.payload.length > 0 || request.contentType !== undefined ? isJsonPayload(request.payload, request.contentType) : false;
     return {
       topic: request.responseTopic ?? replyTo ?? `${this.defaultReplyRoot}${request.name}`,
       correlationData: request.correlationData ?? null,
@@ -101,8 +103,11 @@ export class CommandError extends Error {
   }
 }
 
+/** A map of arguments: a plain object (not an array, a Date from a MessagePack timestamp, bytes, ...). */
 function isPlainMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function isPublishableTopic(topic: string): boolean {

@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 
 /**
  * Fleet payloads as standard MessagePack (default) or JSON. msgpackr's record extension is off
@@ -14,7 +14,14 @@ export const CONTENT_TYPES: Record<PayloadFormat, string> = {
   json: 'application/json',
 };
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+// int64AsType 'number': other encoders write uint64 for large counters; a BigInt would not survive
+// a JSON reply (beyond 2^53 precision is lost, as in JavaScript numbers everywhere).
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, int64AsType: 'number' });
+
+/** True when a payload is to be read as JSON: by its content type, else when it starts like a JSON object. */
+export function isJsonPayload(payload: Uint8Array, contentType?: string): boolean {
+  return contentType !== undefined ? contentType.toLowerCase().includes('json') : looksLikeJson(payload);
+}
 
 export function encodePayload(value: unknown, format: PayloadFormat): Buffer {
   return format === 'json' ? Buffer.from(JSON.stringify(value)) : packr.pack(value);
@@ -31,13 +38,16 @@ export class PayloadDecodeError extends Error {
  */
 export function decodePayload(payload: Uint8Array, contentType?: string): unknown {
   if (payload.length === 0) return {};
-  const json = contentType !== undefined ? contentType.toLowerCase().includes('json') : looksLikeJson(payload);
+  const json = isJsonPayload(payload, contentType);
+  let value: unknown;
   try {
-    if (json) return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));
-    return packr.unpack(payload);
+    value = json ? JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8')) : packr.unpack(payload);
   } catch (error) {
     throw new PayloadDecodeError(`not valid ${json ? 'JSON' : 'MessagePack'}: ${(error as Error).message}`);
   }
+  // msgpackr returns its C1 marker for the never-used byte 0xc1 instead of failing.
+  if (value === C1) throw new PayloadDecodeError('not valid MessagePack: byte 0xc1 is never used');
+  return value;
 }
 
 function looksLikeJson(payload: Uint8Array): boolean {
