@@ -9,8 +9,11 @@ export const DEFAULT_OUT_FILE = 'flows.ipfix';
  * the default destination when none is set; every problem reported with its path (ConfigError).
  */
 export function resolveConfig(configPath: string | undefined, overrides: ConfigInput): Config {
-  const input = withOverrides(configPath ? readConfigInput(configPath) : {}, overrides);
-  const source = configPath ?? 'command line';
+  return resolveConfigInput(withOverrides(configPath ? readConfigInput(configPath) : {}, overrides), configPath ?? 'command line');
+}
+
+/** Validates a configuration (file content with overrides merged) and applies the default destination. */
+export function resolveConfigInput(input: ConfigInput, source: string): Config {
   const config = validateConfig(input, source);
   if (config.export.collectors.length > 0 || config.export.file !== null) return config;
   return validateConfig(withOverrides(input, { export: { file: DEFAULT_OUT_FILE } }), source);

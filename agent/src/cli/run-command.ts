@@ -40,6 +40,8 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const config = resolveConfig(values.config, overrides);
   if (config.capture.interfaces.length === 0) throw new UsageError('no interface: give --interface IF (or capture.interfaces in the configuration)', RUN_USAGE);
   return runAgent(config, {
+    configPath: values.config ?? null,
+    overrides,
     statusIntervalMs: values.quiet || values['summary-json'] ? 0 : statusIntervalMs,
     summaryJson: values['summary-json'] === true,
   });

@@ -42,7 +42,10 @@ export function configHash(config: Config): string {
 export class FleetAgent {
   readonly probeId: string;
   readonly topicRoot: string;
-  private readonly config: Config;
+  private config: Config;
+  /** Work to run once the reply to the command being handled is out (a reload replacing this agent). */
+  private afterReplyTasks: (() => void)[] = [];
+  private handlingCommands = 0;
   private readonly source: ProbeSource;
   private readonly log: Logger;
   private readonly link: MqttLink;
@@ -68,7 +71,7 @@ export class FleetAgent {
     this.dispatcher = new CommandDispatcher(this.probeId, `${this.topicRoot}reply/`, {
       ping: () => ({ pong: true, at: Date.now(), uptimeS: this.uptimeS(), version: packageVersion() }),
       stats: async () => this.counters(),
-      'config.get': () => ({ configHash: configHash(config), config: redactedConfig(config) }),
+      'config.get': () => ({ configHash: configHash(this.config), config: redactedConfig(this.config) }),
       flush: async () => source.flush(),
       ...extraCommands,
     });
@@ -89,6 +92,17 @@ export class FleetAgent {
     this.tasks.push(cron.schedule(mqttConfig.summary.cron, () => this.serially(() => this.publishSummary(false)), { ...options, name: 'tapflow-summary' }));
   }
 
+  /** The configuration now in force (a reload that kept the fleet channel as it was). */
+  useConfig(config: Config): void {
+    this.config = config;
+  }
+
+  /** Runs `task` once the reply to the command being handled is published, or now if none is. */
+  afterReply(task: () => void): void {
+    if (this.handlingCommands > 0) this.afterReplyTasks.push(task);
+    else task();
+  }
+
   /** Resolves once the broker connection is up or its connect timeout passed (a replay waits for it, a capture does not). */
   async ready(): Promise<void> {
     await this.link.whenConnected(this.config.mqtt.connectTimeoutMs);
@@ -99,7 +113,7 @@ export class FleetAgent {
    * any publication in flight, then the offline status is published and the link closes. Call
    * after the meter exported its last flows, so the final summary holds them.
    */
-  async stop(): Promise<void> {
+  async stop(reason = 'stopped'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const task of this.tasks) await task.destroy();
@@ -108,7 +122,7 @@ export class FleetAgent {
       await this.publishHealth(true);
     });
     await this.waitForOutbox(2_000);
-    await this.link.close({ topic: `${this.topicRoot}status`, payload: this.encode(this.status('offline', 'stopped')), retain: true });
+    await this.link.close({ topic: `${this.topicRoot}status`, payload: this.encode(this.status('offline', reason)), retain: true });
   }
 
   private serially(work: () => Promise<void>): Promise<void> {
@@ -179,6 +193,19 @@ export class FleetAgent {
 
   private async onCommand(topic: string, payload: Buffer, properties: { contentType?: string; responseTopic?: string; correlationData?: Buffer }): Promise<void> {
     const name = topic.slice(`${this.topicRoot}cmd/`.length);
+    this.handlingCommands++;
+    try {
+      await this.answer(name, payload, properties);
+    } finally {
+      if (--this.handlingCommands === 0) {
+        const tasks = this.afterReplyTasks;
+        this.afterReplyTasks = [];
+        for (const task of tasks) task();
+      }
+    }
+  }
+
+  private async answer(name: string, payload: Buffer, properties: { contentType?: string; responseTopic?: string; correlationData?: Buffer }): Promise<void> {
     const { route, reply } = await this.dispatcher.handle({
       name,
       payload,

@@ -121,7 +121,7 @@ export class MqttLink {
 
   private clientOptions(config: Config['mqtt']): IClientOptions {
     const { options } = this;
-    const password = config.passwordFile !== null ? readFileSync(config.passwordFile, 'utf8').split('\n')[0] : config.password;
+    const files = readBrokerFiles(config);
     const tls = config.tls;
     const willProperties = this.protocolVersion === 5 ? { properties: { contentType: options.contentType } } : {};
     return {
@@ -136,10 +136,10 @@ export class MqttLink {
       resubscribe: false,
       will: { topic: options.will.topic, payload: options.will.payload, qos: 1, retain: true, ...willProperties },
       ...(config.username !== null ? { username: config.username } : {}),
-      ...(password !== null && password !== undefined ? { password } : {}),
-      ...(tls.caFile !== null ? { ca: readFileSync(tls.caFile) } : {}),
-      ...(tls.certFile !== null ? { cert: readFileSync(tls.certFile) } : {}),
-      ...(tls.keyFile !== null ? { key: readFileSync(tls.keyFile) } : {}),
+      ...(files.password !== null ? { password: files.password } : {}),
+      ...(files.ca !== null ? { ca: files.ca } : {}),
+      ...(files.cert !== null ? { cert: files.cert } : {}),
+      ...(files.key !== null ? { key: files.key } : {}),
       ...(tls.serverName !== null ? { servername: tls.serverName } : {}),
       rejectUnauthorized: true,
       log: () => undefined,
@@ -194,6 +194,28 @@ export class MqttLink {
     this.lastProblem = problem;
     this.options.log.error({ problem }, `mqtt: ${problem}`);
   }
+}
+
+/**
+ * The broker password (first line of passwordFile, else the password) and the TLS files, read now;
+ * throws naming the file that cannot be read (a reload checks them before replacing the link).
+ */
+export function readBrokerFiles(config: Config['mqtt']): { password: string | null; ca: Buffer | null; cert: Buffer | null; key: Buffer | null } {
+  const read = (path: string | null, what: string): Buffer | null => {
+    if (path === null) return null;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  const passwordFile = read(config.passwordFile, 'MQTT password file');
+  return {
+    password: passwordFile !== null ? (passwordFile.toString('utf8').split('\n')[0] ?? '') : config.password,
+    ca: read(config.tls.caFile, 'MQTT CA file'),
+    cert: read(config.tls.certFile, 'MQTT client certificate'),
+    key: read(config.tls.keyFile, 'MQTT client key'),
+  };
 }
 
 /** The URL without user:password, for logs. */

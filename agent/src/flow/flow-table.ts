@@ -53,7 +53,7 @@ export class FlowTable {
   /** One list ordered by record start, for the active timeout. */
   private readonly activeList: SlotLists;
   private readonly idleTimeoutUs: Float64Array;
-  private readonly activeTimeoutUs: number;
+  private activeTimeoutUs: number;
   private readonly seed: number;
   private readonly record = new FlowRecord();
   private readonly sink: FlowRecordSink;
@@ -73,6 +73,15 @@ export class FlowTable {
     // int32, not uint32: a seed above 2^31 would be a boxed double, and boxed again per call when passed.
     this.seed = (options.hashSeed ?? Math.random() * 0x1_0000_0000) | 0;
     this.sink = sink;
+  }
+
+  /**
+   * New timeouts (a configuration reload), effective at the next expiry: flows keep their state.
+   * The idle lists stay ordered because each holds one timeout class, whatever its length.
+   */
+  setTimeouts(activeTimeoutUs: number, idle: FlowTableOptions['idleTimeoutUs']): void {
+    this.activeTimeoutUs = activeTimeoutUs;
+    this.idleTimeoutUs.set([idle.tcp, idle.tcpFin, idle.tcpRst, idle.udp, idle.icmp, idle.other]);
   }
 
   get activeFlows(): number {

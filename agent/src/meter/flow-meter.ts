@@ -70,10 +70,10 @@ export class FlowMeter {
   readonly counters = new MeterCounters();
   readonly table: FlowTable;
   readonly fragments: FragmentMap;
-  readonly sampler: PacketSampler;
+  sampler: PacketSampler;
   private readonly view = new PacketView();
   private readonly sink: FlowRecordSink;
-  private readonly expiryTickUs: number;
+  private expiryTickUs: number;
   private readonly oneLink: boolean;
   /** [0]: monotonic meter clock (µs since the epoch), the latest time seen; shared with the table. */
   private readonly clockUs = new Float64Array(1);
@@ -111,6 +111,18 @@ export class FlowMeter {
     counters.meteredOctets += view.ipLength;
     this.table.update(view, this.oneLink ? 0 : packet.interfaceId, packet.interfaceId);
   };
+
+  /**
+   * A configuration reload: new timeouts and expiry tick (the flows keep their state) and a new
+   * packet sampler. Not for the table's size or the fragment map, which are preallocated.
+   */
+  reconfigure(options: Pick<FlowMeterOptions, 'flowTable' | 'expiryTickUs' | 'sampling'>): void {
+    this.table.setTimeouts(options.flowTable.activeTimeoutUs, options.flowTable.idleTimeoutUs);
+    this.expiryTickUs = options.expiryTickUs;
+    this.nextExpiryUs = Math.min(this.nextExpiryUs, this.clockUs[0]! + this.expiryTickUs);
+    const sampling = options.sampling ?? { interval: 1, method: 'deterministic' as const };
+    if (sampling.interval !== this.sampler.interval || sampling.method !== this.sampler.method) this.sampler = new PacketSampler(sampling.interval, sampling.method);
+  }
 
   /** Moves the meter clock forward (never back) and runs expiry when a tick is due (live capture's timer). */
   advanceClock(tsUs: number): void {

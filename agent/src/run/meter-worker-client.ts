@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
 import type { MeterWorkerError, MeterWorkerMessage, MeterWorkerReply, MeterWorkerReport, WorkerSummary } from './meter-worker-protocol.js';
 
 /**
@@ -38,6 +39,13 @@ export class MeterWorkerClient {
     if (this.finalReport) return 0;
     const reply = await this.request({ type: 'flush', id: 0 });
     return reply.type === 'flushed' ? reply.records : 0;
+  }
+
+  /** Applies a reloaded configuration in the meter (timeouts, sampling, export); throws with the reason if the worker refused it. */
+  async reconfigure(config: Config): Promise<void> {
+    if (this.finalReport) throw new Error('the meter has stopped');
+    const reply = await this.request({ type: 'reconfigure', id: 0, config });
+    if (reply.type === 'reconfigured' && reply.error !== null) throw new Error(reply.error);
   }
 
   /** Asks the worker to stop; resolves with its final report (null if it failed or exited without one). */

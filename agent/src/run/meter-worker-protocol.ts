@@ -7,8 +7,6 @@ import type { MeterSnapshot } from '../meter/meter-snapshot.js';
 export interface MeterWorkerData {
   config: Config;
   ringBuffer: SharedArrayBuffer;
-  /** Keep a traffic summary between flow table and export (the fleet channel is on). */
-  summarize: boolean;
 }
 
 export type WorkerSummary = Omit<SummaryPayload, 'schema' | 'probeId' | 'seq'>;
@@ -18,7 +16,8 @@ export type MeterWorkerMessage =
   | { type: 'stop' }
   | { type: 'report'; id: number }
   | { type: 'summary'; id: number; fromMs: number; toMs: number }
-  | { type: 'flush'; id: number };
+  | { type: 'flush'; id: number }
+  | { type: 'reconfigure'; id: number; config: Config };
 
 /** Worker → main thread: counters (final after a stop, when every flow was exported, with the last summary). */
 export interface MeterWorkerReport extends MeterSnapshot {
@@ -42,10 +41,17 @@ export interface MeterWorkerFlushed {
   records: number;
 }
 
+/** A reload applied (error null) or refused with nothing changed. */
+export interface MeterWorkerReconfigured {
+  type: 'reconfigured';
+  id: number;
+  error: string | null;
+}
+
 export interface MeterWorkerError {
   type: 'error';
   message: string;
   code: string | null;
 }
 
-export type MeterWorkerReply = MeterWorkerReport | MeterWorkerSummary | MeterWorkerFlushed | MeterWorkerError;
+export type MeterWorkerReply = MeterWorkerReport | MeterWorkerSummary | MeterWorkerFlushed | MeterWorkerReconfigured | MeterWorkerError;

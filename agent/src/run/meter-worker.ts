@@ -2,27 +2,40 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PacketRing } from '../capture/packet-ring.js';
 import { nowUs } from '../capture/capture-clock.js';
+import { changedPaths, scopeOf } from '../config/config-changes.js';
+import type { Config } from '../config/schema.js';
 import { createExportPipeline } from '../export/create-export-pipeline.js';
+import type { ExportPipeline } from '../export/export-pipeline.js';
+import { mergeExportStats } from '../export/merged-export-stats.js';
+import { SwappableSink } from '../flow/swappable-sink.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { meteringStatisticsOf, snapshotMeter } from '../meter/meter-snapshot.js';
 import { summarizingSink, TrafficSummary } from '../summary/traffic-summary.js';
-import type { MeterWorkerData, MeterWorkerFlushed, MeterWorkerMessage, MeterWorkerReport, MeterWorkerSummary } from './meter-worker-protocol.js';
+import type { MeterWorkerData, MeterWorkerFlushed, MeterWorkerMessage, MeterWorkerReconfigured, MeterWorkerReport, MeterWorkerSummary } from './meter-worker-protocol.js';
 
 /**
  * The flow meter's thread: drains the packet ring (filled by capture on the main thread) into
  * decode → flow table → export, and advances the clock with wall time when no packet comes, so
  * idle flows expire on time. Capture never waits for it: a full ring drops and counts.
  */
-const { config, ringBuffer, summarize } = workerData as MeterWorkerData;
+const { config, ringBuffer } = workerData as MeterWorkerData;
 const ring = PacketRing.attach(ringBuffer);
-const pipeline = createExportPipeline(config, { exportTime: 'now' });
-// The fleet channel's summary sees every record on its way to the exporters (fixed memory).
-const summary = summarize ? new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity }) : null;
-const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, summary ? summarizingSink(summary, pipeline.sink) : pipeline.sink);
+let pipeline = createExportPipeline(config, { exportTime: 'now' });
+/** Pipelines a reload replaced: closed, but their counters still count. */
+const retired: ExportPipeline[] = [];
+// The fleet channel's summary sees every record on its way to the exporters (fixed memory, ~1 µs a
+// record). Kept even while the fleet channel is off, so a reload can turn it on.
+const summary = new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity });
+const exportSink = (p: ExportPipeline) => summarizingSink(summary, p.sink);
+// The table keeps one sink for its life; a reload points it at a new pipeline.
+const sink = new SwappableSink(exportSink(pipeline));
+const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, sink);
 // Packets the ring dropped before the meter saw them count as ignored too (RFC 7011 §4.2).
-pipeline.useMeteringStatistics(meteringStatisticsOf(meter, () => ring.stats().droppedFullTotal));
+const metering = meteringStatisticsOf(meter, () => ring.stats().droppedFullTotal);
+pipeline.useMeteringStatistics(metering);
 // Live capture does not wait for collectors (the ring would fill); failover re-chooses when they settle.
 void pipeline.ready();
+let currentConfig: Config = config;
 /** Packets handled per turn of the event loop: big enough to amortise, small enough for sends and messages to run. */
 const BATCH_PACKETS = 4096;
 /**
@@ -39,15 +52,46 @@ parentPort!.on('message', (message: MeterWorkerMessage) => {
   if (message.type === 'stop') stopping = true;
   else if (message.type === 'report') parentPort!.postMessage(report(message.id, false));
   else if (message.type === 'flush') pendingFlushes.push(message.id);
-  else if (message.type === 'summary' && summary) {
+  else if (message.type === 'reconfigure') {
+    const reply: MeterWorkerReconfigured = { type: 'reconfigured', id: message.id, error: reconfigure(message.config) };
+    parentPort!.postMessage(reply);
+  }
+  else if (message.type === 'summary') {
     const reply: MeterWorkerSummary = { type: 'summary', id: message.id, summary: summary.take(message.fromMs, message.toMs, false) };
     parentPort!.postMessage(reply);
   }
 });
 
 function report(id: number, final: boolean): MeterWorkerReport {
-  const last = final && summary ? summary.take(0, 0, true) : null;
-  return { type: 'report', id, final, ...snapshotMeter(meter), export: pipeline.stats(), summary: last };
+  const last = final ? summary.take(0, 0, true) : null;
+  return { type: 'report', id, final, ...snapshotMeter(meter), export: mergeExportStats([...retired.map((p) => p.stats()), pipeline.stats()]), summary: last };
+}
+
+/**
+ * Applies a reloaded configuration between two batches: new timeouts and sampling in the meter,
+ * and, when export, IPFIX or sampling settings changed, a new export pipeline the records switch
+ * to (the old one flushes and closes; no flow is touched). Returns the error, null when applied;
+ * on error nothing changed.
+ */
+function reconfigure(next: Config): string | null {
+  const paths = changedPaths(currentConfig, next);
+  try {
+    if (paths.some((path) => scopeOf(path) === 'export')) {
+      const fresh = createExportPipeline(next, { exportTime: 'now' });
+      fresh.useMeteringStatistics(metering);
+      sink.flush(meter.nowMs); // what the old pipeline holds goes out before the switch
+      sink.target = exportSink(fresh);
+      retired.push(pipeline);
+      void pipeline.close();
+      pipeline = fresh;
+      void pipeline.ready();
+    }
+    meter.reconfigure(flowMeterOptionsFromConfig(next));
+    currentConfig = next;
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /** Exports every active flow now (the fleet `flush` command); answers with the records that made. */
@@ -76,7 +120,7 @@ async function run(): Promise<void> {
   while (ring.drain(meter.handlePacket, BATCH_PACKETS) > 0);
   meter.advanceClock(nowUs());
   while (!meter.flushSome()) await pipeline.drain();
-  await pipeline.close();
+  await Promise.all([pipeline.close(), ...retired.map((p) => p.close())]);
   parentPort!.postMessage(report(0, true));
   // Flushes asked for during the stop are answered: the stop exported everything.
   for (const id of pendingFlushes) parentPort!.postMessage({ type: 'flushed', id, records: 0 } satisfies MeterWorkerFlushed);

@@ -5,7 +5,10 @@ import type { CapturedPacket } from '../capture/captured-packet.js';
 import { estimateDrops, readInterfaceCounters } from '../capture/interface-counters.js';
 import { PacketRing } from '../capture/packet-ring.js';
 import { brokerDestinations, captureFilter, collectorDestinations } from '../capture/self-exclusion-filter.js';
-import type { Config } from '../config/schema.js';
+import type { Config, ConfigInput } from '../config/schema.js';
+import { CommandError } from '../fleet/fleet-commands.js';
+import { readBrokerFiles } from '../fleet/mqtt-link.js';
+import { ConfigReloader, ReloadError } from './config-reloader.js';
 import { AgentError } from '../core/errors.js';
 import { InterfaceCapture } from './interface-capture.js';
 import type { MeterWorkerData, MeterWorkerReport } from './meter-worker-protocol.js';
@@ -18,6 +21,10 @@ import { formatRunStatus, formatRunSummary, type RunSummary } from './run-summar
 import { parseCollectorSpec } from '../export/collector-spec.js';
 
 export interface RunOptions {
+  /** The configuration file (SIGHUP reloads it; config.set writes it); null when run from flags only. */
+  configPath: string | null;
+  /** The command line's settings, applied over the file again at every reload. */
+  overrides: ConfigInput;
   /** A status line on stderr this often; 0 for none. */
   statusIntervalMs: number;
   summaryJson: boolean;
@@ -52,9 +59,8 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
   const opened: InterfaceCapture[] = [];
   let fleet: FleetAgent | null = null;
   try {
-    const own = config.capture.excludeOwnTraffic ? [...(await collectorDestinations(config.export.collectors)), ...(await brokerDestinations(config.mqtt.url))] : [];
     const captureOptions = {
-      filter: captureFilter(config.capture.filter, own),
+      filter: await captureFilterFor(config),
       bufferBytes: config.capture.bufferBytes,
       snapLenBytes: config.capture.snapLenBytes,
       onMissingInterface: config.capture.onMissingInterface,
@@ -72,8 +78,7 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     ring = PacketRing.create({ slotCount: config.capture.ringSlots, slotBytes: config.capture.snapLenBytes, linkType });
     for (const o of opened) process.stderr.write(`tapflow: capturing on ${o.name} (ifIndex ${o.info!.interfaceId}, filter ${JSON.stringify(o.info!.filter)})\n`);
 
-    const fleetOn = config.mqtt.url !== null;
-    const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer, summarize: fleetOn };
+    const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer };
     const worker = new Worker(new URL('./meter-worker.js', import.meta.url), { workerData });
     const meter = new MeterWorkerClient(worker);
     worker.on('error', (error) => {
@@ -85,7 +90,54 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
       return { interfaces: s.interfaces.map((i) => ({ name: i.name, packetsSeen: i.packetsSeen, kernelDropped: i.kernelDropped, unseenEstimate: i.unseenEstimate, outages: i.outages })), ringDropped: s.ringDropped };
     };
     // The fleet channel runs on this thread: a few messages a minute, async I/O only.
-    fleet = fleetOn ? new FleetAgent(config, new WorkerProbe(config, meter, captureCounters), createLogger('fleet')) : null;
+    const log = createLogger('run');
+    const probe = new WorkerProbe(config, meter, captureCounters);
+    let replyingToConfigSet = false;
+    const startFleet = (c: Config): FleetAgent | null =>
+      c.mqtt.url === null
+        ? null
+        : new FleetAgent(c, probe, createLogger('fleet'), {
+            'config.set': async (args) => {
+              replyingToConfigSet = true;
+              try {
+                const result = await reloader.set(args.config);
+                fleet?.useConfig(reloader.config);
+                return result;
+              } catch (error) {
+                throw error instanceof ReloadError ? new CommandError(error.code, error.message) : error;
+              } finally {
+                replyingToConfigSet = false;
+              }
+            },
+          });
+    const reloader: ConfigReloader = new ConfigReloader(options.configPath, options.overrides, config, {
+      reconfigureMeter: (c) => meter.reconfigure(c),
+      refilterCapture: async (c) => refilterAll(opened, await captureFilterFor(c)),
+      checkFleet: (c) => {
+        if (c.mqtt.url !== null) readBrokerFiles(c.mqtt);
+      },
+      replaceFleet: (c) => {
+        const swap = () => {
+          const old = fleet;
+          fleet = null;
+          void (old ? old.stop('reloading') : Promise.resolve()).then(() => {
+            if (!stop.signal.aborted) fleet = startFleet(c);
+          });
+        };
+        if (replyingToConfigSet && fleet) fleet.afterReply(swap);
+        else swap();
+      },
+    }, log);
+    fleet = startFleet(config);
+    // SIGHUP: the configuration file again (systemctl reload). Invalid: logged, nothing changes.
+    const onHangup = () => {
+      reloader.reloadFile().then(
+        () => fleet?.useConfig(reloader.config),
+        (error: Error) => log.error({ err: error.message }, 'reload: rejected'),
+      );
+    };
+    process.on('SIGHUP', onHangup);
+    stop.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
     const statusTimer = options.statusIntervalMs > 0
       ? setInterval(() => {
           meter.report().catch(() => null);
@@ -118,6 +170,27 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     await fleet?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+  }
+}
+
+/** The capture filter for a configuration: the user's filter minus tapflow's own export and fleet traffic. */
+async function captureFilterFor(config: Config): Promise<string> {
+  const own = config.capture.excludeOwnTraffic ? [...(await collectorDestinations(config.export.collectors)), ...(await brokerDestinations(config.mqtt.url))] : [];
+  return captureFilter(config.capture.filter, own);
+}
+
+/** A new filter on every interface, or none: on a refusal the ones already changed go back. */
+function refilterAll(captures: readonly InterfaceCapture[], filter: string): void {
+  const previous = captures.map((c) => c.currentFilter);
+  const done: number[] = [];
+  try {
+    for (let i = 0; i < captures.length; i++) {
+      captures[i]!.refilter(filter);
+      done.push(i);
+    }
+  } catch (error) {
+    for (const i of done) captures[i]!.refilter(previous[i]!);
+    throw error;
   }
 }
 
