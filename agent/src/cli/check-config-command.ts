@@ -1,5 +1,5 @@
 import { loadConfigFile } from '../config/load.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import { parseCommandArgs } from './parse-command-args.js';
 import { CHECK_CONFIG_USAGE } from './usage.js';
 import { EXIT_USAGE, UsageError } from './usage-error.js';
@@ -17,10 +17,7 @@ export async function runCheckConfigCommand(args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${file}: ${error.issues.length} problem(s)\n`);
-    for (const issue of error.issues) {
-      const detail = [issue.expected ? `expected ${issue.expected}` : '', issue.actual !== undefined ? `got ${issue.actual}` : ''].filter(Boolean).join(', ');
-      process.stderr.write(`  ${issue.path}: ${issue.message}${detail ? ` (${detail})` : ''}\n`);
-    }
+    for (const issue of error.issues) process.stderr.write(`  ${formatConfigIssue(issue)}\n`);
     return EXIT_USAGE;
   }
   process.stdout.write(`${file}: valid\n`);

@@ -21,10 +21,16 @@ export interface ConfigIssue {
   actual?: string;
 }
 
+/** `$.a.b: message (expected X, got Y)`: one problem on one line. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const detail = [issue.expected ? `expected ${issue.expected}` : '', issue.actual !== undefined ? `got ${issue.actual}` : ''].filter(Boolean).join(', ');
+  return `${issue.path}: ${issue.message}${detail ? ` (${detail})` : ''}`;
+}
+
 export class ConfigError extends AgentError {
   readonly issues: readonly ConfigIssue[];
   constructor(source: string, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
-    const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
+    const lines = issues.map((issue) => `  ${formatConfigIssue(issue)}`).join('\n');
     super('TAPFLOW_E_CONFIG_INVALID', `invalid configuration in ${source}:\n${lines}`, options);
     this.name = 'ConfigError';
     this.issues = issues;
