@@ -3,6 +3,17 @@ import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
 
+/** A JSON syntax error on one line, with the line and column when V8 gives a position. */
+function describeJsonError(text: string, error: Error): string {
+  const oneLine = error.message.replace(/\s*\n\s*/g, ' ');
+  const position = /at position (\d+)/.exec(error.message);
+  if (position === null) return `not valid JSON: ${oneLine}`;
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `not valid JSON at line ${line}, column ${column}: ${oneLine}`;
+}
+
 /** `$.a.b[2]` from zod's path segments. */
 export function jsonPath(segments: readonly PropertyKey[]): string {
   let path = '$';
@@ -53,7 +64,10 @@ export function readConfigInput(path: string): ConfigInput {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(path, [{ path: '$', message: `not valid JSON: ${(error as Error).message}` }], { cause: error });
+    throw new ConfigError(path, [{ path: '$', message: describeJsonError(text, error as Error) }], { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(path, [{ path: '$', message: 'expected a JSON object (the configuration), e.g. {}', actual: JSON.stringify(parsed).slice(0, 60) }]);
   }
   return parsed as ConfigInput;
 }

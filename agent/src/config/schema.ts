@@ -16,14 +16,19 @@ const milliseconds = (description: string, fallback: number) =>
 // the two agree on what a collector is (formats, port range, IPv6 brackets, host name rules).
 const collectorSpec = z
   .string()
-  .regex(new RegExp(COLLECTOR_SPEC_PATTERN, 'i'), { error: 'expected [FORMAT+]TRANSPORT://HOST:PORT or HOST:PORT', abort: true })
-  .superRefine((text, ctx) => {
-    try {
-      parseCollectorSpec(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message, input: text });
-    }
-  })
+  .regex(new RegExp(COLLECTOR_SPEC_PATTERN, 'i'), { error: 'expected [FORMAT+]TRANSPORT://HOST:PORT or HOST:PORT' })
+  .superRefine(
+    (text, ctx) => {
+      try {
+        parseCollectorSpec(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message, input: text });
+      }
+    },
+    // Only when the pattern matched (one message per bad collector); not aborting, so the
+    // configuration's cross-field rules still run and every problem is listed at once.
+    { when: (payload) => payload.issues.length === 0 },
+  )
   .describe('A collector, [FORMAT+]TRANSPORT://HOST:PORT: ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare HOST:PORT is IPFIX over UDP; IPv6 literals in brackets');
 
 const optionalFile = (description: string) => z.string().min(1).nullable().default(null).describe(description);
@@ -205,7 +210,7 @@ const mqtt = z
     username: z.string().min(1).max(256).nullable().default(null).describe('Broker user name; null for none'),
     password: z.string().max(1024).nullable().default(null).describe('Broker password; prefer passwordFile'),
     passwordFile: optionalFile('File holding the broker password (first line), readable by tapflow only; null for none'),
-    protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5).describe('MQTT 5 (request/response, content types) or 4 for MQTT 3.1.1 brokers'),
+    protocolVersion: z.literal([5, 4]).default(5).describe('MQTT 5 (request/response, content types) or 4 for MQTT 3.1.1 brokers'),
     keepaliveS: z.number().int().min(5).max(3600).default(D.MQTT_KEEPALIVE_S).describe('MQTT keep-alive (seconds): the broker declares the probe lost after 1.5 times this without traffic'),
     connectTimeoutMs: milliseconds('Give up a broker connection attempt after this long', D.MQTT_CONNECT_TIMEOUT_MS),
     reconnectMinMs: milliseconds('First wait before reconnecting to the broker; doubles on each failure', D.RECONNECT_MIN_MS),
@@ -319,31 +324,45 @@ export const configSchema = z
     export: exportTarget,
     mqtt,
   })
-  .superRefine((config, ctx) => {
-    // NetFlow v5 announces the sampling interval in 14 header bits.
-    const v5 = config.export.collectors.some((collector) => collector.toLowerCase().startsWith('nfv5+'));
-    if (v5 && config.sampling.interval > 16_383) {
-      ctx.addIssue({ code: 'custom', path: ['sampling', 'interval'], input: config.sampling.interval, message: 'NetFlow v5 collectors can be told sampling intervals up to 16383 only' });
-    }
-    if ((config.export.tls.certFile === null) !== (config.export.tls.keyFile === null)) {
-      ctx.addIssue({ code: 'custom', path: ['export', 'tls', config.export.tls.certFile === null ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together' });
-    }
-    const broker = config.mqtt;
-    if ((broker.tls.certFile === null) !== (broker.tls.keyFile === null)) {
-      ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls', broker.tls.certFile === null ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together' });
-    }
-    if (broker.password !== null && broker.passwordFile !== null) {
-      ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], message: 'give password or passwordFile, not both' });
-    }
-    if (broker.reconnectMinMs > broker.reconnectMaxMs) {
-      ctx.addIssue({ code: 'custom', path: ['mqtt', 'reconnectMaxMs'], input: broker.reconnectMaxMs, message: `must be at least reconnectMinMs (${broker.reconnectMinMs})` });
-    }
-    const stream = config.export.stream;
-    if (stream.reconnectMinMs > stream.reconnectMaxMs) {
-      ctx.addIssue({ code: 'custom', path: ['export', 'stream', 'reconnectMaxMs'], input: stream.reconnectMaxMs, message: `must be at least reconnectMinMs (${stream.reconnectMinMs})` });
-    }
-  })
+  // The cross-field rules run even when other keys are wrong (zod skips refinements after an
+  // error by default), so one check-config run lists every problem. The value may then be partly
+  // invalid: each rule reads only what it needs, defensively.
+  .superRefine(
+    (input, ctx) => {
+      const config = input as unknown as DeepPartial<Config>;
+      const exp = config.export;
+      const collectors = Array.isArray(exp?.collectors) ? exp.collectors : [];
+      // NetFlow v5 announces the sampling interval in 14 header bits.
+      const v5 = collectors.some((collector) => typeof collector === 'string' && collector.toLowerCase().startsWith('nfv5+'));
+      const interval = config.sampling?.interval;
+      if (v5 && typeof interval === 'number' && interval > 16_383) {
+        ctx.addIssue({ code: 'custom', path: ['sampling', 'interval'], input: interval, message: 'NetFlow v5 collectors can be told sampling intervals up to 16383 only' });
+      }
+      for (const [section, tls] of [['export', exp?.tls], ['mqtt', config.mqtt?.tls]] as const) {
+        if (tls === undefined || tls === null) continue;
+        const cert = tls.certFile ?? null;
+        const key = tls.keyFile ?? null;
+        if ((cert === null) !== (key === null)) {
+          ctx.addIssue({ code: 'custom', path: [section, 'tls', cert === null ? 'certFile' : 'keyFile'], input: cert ?? key, message: `certFile and keyFile go together: ${cert === null ? 'certFile' : 'keyFile'} is missing` });
+        }
+      }
+      const broker = config.mqtt;
+      if (broker?.password != null && broker.passwordFile != null) {
+        ctx.addIssue({ code: 'custom', path: ['mqtt', 'passwordFile'], input: broker.passwordFile, message: 'give password or passwordFile, not both' });
+      }
+      for (const [path, section] of [[['mqtt'], broker], [['export', 'stream'], exp?.stream]] as const) {
+        const min = section?.reconnectMinMs;
+        const max = section?.reconnectMaxMs;
+        if (typeof min === 'number' && typeof max === 'number' && min > max) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'reconnectMaxMs'], input: max, message: `must be at least reconnectMinMs (${min})` });
+        }
+      }
+    },
+    { when: () => true },
+  )
   .describe('tapflow probe configuration');
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
 
 /** The validated, defaults-applied configuration. */
 export type Config = z.output<typeof configSchema>;
