@@ -33,6 +33,8 @@ export type ExportTimeSource = 'now' | 'packet' | number;
 
 export interface ExportPipelineOptions {
   readonly exportTime: ExportTimeSource;
+  /** Add to an existing IPFIX file instead of truncating it (a configuration reload). */
+  readonly appendToFile?: boolean;
 }
 
 /** One transport and what it is, for stats. */
@@ -195,7 +197,7 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
 
   let fileLane: Lane | null = null;
   if (config.export.file !== null) {
-    const file = new FileTransport(config.export.file);
+    const file = new FileTransport(config.export.file, options.appendToFile === true);
     fileLane = {
       builder: createIpfixBuilder([file], { templateRefresh: null }),
       biflow: config.export.biflow,

@@ -28,11 +28,15 @@ export class FileTransport implements MessageTransport {
   private readonly buffer = new Uint8Array(FILE_BUFFER_BYTES);
   private used = 0;
 
-  /** Create or truncate `path`; throws TAPFLOW_E_EXPORT_FILE when it cannot be opened. */
-  constructor(path: string) {
+  /**
+   * Create or truncate `path` (or, with `append`, add to it: a reloaded configuration's new
+   * pipeline continues the file; IPFIX files are a sequence of whole messages, and the first new
+   * one carries its templates). Throws TAPFLOW_E_EXPORT_FILE when it cannot be opened.
+   */
+  constructor(path: string, append = false) {
     this.path = path;
     try {
-      this.fd = openSync(path, 'w');
+      this.fd = openSync(path, append ? 'a' : 'w');
     } catch (cause) {
       throw fileError(path, 'create', cause);
     }

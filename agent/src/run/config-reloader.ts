@@ -110,14 +110,16 @@ export class ConfigReloader {
     const undo: (() => Promise<void>)[] = [];
     try {
       if (scopes.has('fleet')) this.targets.checkFleet(next);
-      if (scopes.has('meter') || scopes.has('export')) {
-        await this.targets.reconfigureMeter(next);
-        undo.push(() => this.targets.reconfigureMeter(before));
-      }
-      // The export's collectors and the broker are excluded from capture: their changes refilter too.
+      // The capture filter first: a filter libpcap refuses then fails the reload before a new
+      // export pipeline exists. The export's collectors and the broker are excluded from capture,
+      // so their changes refilter too.
       if (scopes.has('capture') || scopes.has('export') || scopes.has('fleet')) {
         await this.targets.refilterCapture(next);
         undo.push(() => this.targets.refilterCapture(before));
+      }
+      if (scopes.has('meter') || scopes.has('export')) {
+        await this.targets.reconfigureMeter(next);
+        undo.push(() => this.targets.reconfigureMeter(before));
       }
       if (persist !== null && this.configPath !== null) persistConfigFile(this.configPath, persist);
     } catch (error) {

@@ -45,17 +45,15 @@ const BATCH_PACKETS = 4096;
  */
 const IDLE_POLL_MS = 1;
 let stopping = false;
-/** `flush` requests wait for the metering loop, which owns the table between batches. */
+/** `flush` and `reconfigure` requests wait for the metering loop, which owns the table between batches. */
 const pendingFlushes: number[] = [];
+const pendingReconfigures: { id: number; config: Config }[] = [];
 
 parentPort!.on('message', (message: MeterWorkerMessage) => {
   if (message.type === 'stop') stopping = true;
   else if (message.type === 'report') parentPort!.postMessage(report(message.id, false));
   else if (message.type === 'flush') pendingFlushes.push(message.id);
-  else if (message.type === 'reconfigure') {
-    const reply: MeterWorkerReconfigured = { type: 'reconfigured', id: message.id, error: reconfigure(message.config) };
-    parentPort!.postMessage(reply);
-  }
+  else if (message.type === 'reconfigure') pendingReconfigures.push(message);
   else if (message.type === 'summary') {
     const reply: MeterWorkerSummary = { type: 'summary', id: message.id, summary: summary.take(message.fromMs, message.toMs, false) };
     parentPort!.postMessage(reply);
@@ -70,19 +68,21 @@ function report(id: number, final: boolean): MeterWorkerReport {
 /**
  * Applies a reloaded configuration between two batches: new timeouts and sampling in the meter,
  * and, when export, IPFIX or sampling settings changed, a new export pipeline the records switch
- * to (the old one flushes and closes; no flow is touched). Returns the error, null when applied;
- * on error nothing changed.
+ * to. The old pipeline is flushed and closed first (the loop waits, metering nothing meanwhile),
+ * so the new one can continue the same IPFIX file: files are appended to, never truncated, on a
+ * reload. No flow is touched. Returns the error, null when applied; on error nothing changed.
  */
-function reconfigure(next: Config): string | null {
+async function reconfigure(next: Config): Promise<string | null> {
   const paths = changedPaths(currentConfig, next);
   try {
     if (paths.some((path) => scopeOf(path) === 'export')) {
-      const fresh = createExportPipeline(next, { exportTime: 'now' });
+      sink.flush(meter.nowMs);
+      await pipeline.drain();
+      const fresh = createExportPipeline(next, { exportTime: 'now', appendToFile: true });
       fresh.useMeteringStatistics(metering);
-      sink.flush(meter.nowMs); // what the old pipeline holds goes out before the switch
-      sink.target = exportSink(fresh);
+      await pipeline.close();
       retired.push(pipeline);
-      void pipeline.close();
+      sink.target = exportSink(fresh);
       pipeline = fresh;
       void pipeline.ready();
     }
@@ -106,6 +106,11 @@ async function flushAll(id: number): Promise<void> {
 async function run(): Promise<void> {
   while (!stopping) {
     while (pendingFlushes.length > 0) await flushAll(pendingFlushes.shift()!);
+    while (pendingReconfigures.length > 0) {
+      const request = pendingReconfigures.shift()!;
+      const reply: MeterWorkerReconfigured = { type: 'reconfigured', id: request.id, error: await reconfigure(request.config) };
+      parentPort!.postMessage(reply);
+    }
     const delivered = ring.drain(meter.handlePacket, BATCH_PACKETS);
     if (delivered === 0) {
       meter.advanceClock(nowUs());
@@ -122,6 +127,7 @@ async function run(): Promise<void> {
   while (!meter.flushSome()) await pipeline.drain();
   await Promise.all([pipeline.close(), ...retired.map((p) => p.close())]);
   parentPort!.postMessage(report(0, true));
+  for (const request of pendingReconfigures) parentPort!.postMessage({ type: 'reconfigured', id: request.id, error: 'the meter is stopping' } satisfies MeterWorkerReconfigured);
   // Flushes asked for during the stop are answered: the stop exported everything.
   for (const id of pendingFlushes) parentPort!.postMessage({ type: 'flushed', id, records: 0 } satisfies MeterWorkerFlushed);
 }

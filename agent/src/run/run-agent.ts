@@ -164,7 +164,7 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     await fleet?.stop();
     await worker.terminate();
     if (meter.failure !== null) process.stderr.write(`tapflow: meter failed: ${meter.failure.message}\n`);
-    return finish(config, options, opened, ring, final ?? meter.latest, started, packetsBeforeStart, meter.failure !== null || final === null);
+    return finish(reloader.config, options, opened, ring, final ?? meter.latest, started, packetsBeforeStart, meter.failure !== null || final === null);
   } finally {
     for (const o of opened) o.close();
     await fleet?.stop();

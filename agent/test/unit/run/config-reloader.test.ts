@@ -53,7 +53,7 @@ describe('ConfigReloader', () => {
       assert.deepEqual(result.applied, ['$.capture.filter', '$.export.file', '$.flowTable.idleTimeoutMs.udp']);
       assert.deepEqual(result.restartRequired, ['$.flowTable.maxFlows']);
       assert.equal(result.persisted, true);
-      assert.deepEqual(calls, ['meter udp=5000', 'capture "udp"']);
+      assert.deepEqual(calls, ['capture "udp"', 'meter udp=5000']);
       assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), next);
       assert.equal(reloader.config.flowTable.maxFlows, validateConfig({}).flowTable.maxFlows, 'the running table keeps its size');
       assert.equal(reloader.config.export.file, '/tmp/b.ipfix');
@@ -81,10 +81,17 @@ describe('ConfigReloader', () => {
       const { calls, targets } = recordingTargets({ capture: true });
       const initial = validateConfig(BASE);
       const reloader = new ConfigReloader(path, {}, initial, targets, silent);
+      // A refused filter fails before the meter (and a new export) is touched.
       const error = await reloader.set({ ...BASE, flowTable: { idleTimeoutMs: { udp: 7000 } }, capture: { filter: 'bad ((' } }).catch((e: unknown) => e);
       assert.equal((error as ReloadError).code, 'apply_failed');
       assert.match((error as Error).message, /syntax error.*running configuration is unchanged/);
-      assert.deepEqual(calls, ['meter udp=7000', 'capture "bad (("', `meter udp=${initial.flowTable.idleTimeoutMs.udp}`]);
+      assert.deepEqual(calls, ['capture "bad (("']);
+      calls.length = 0;
+      // A refused meter step: the capture filter already changed goes back.
+      const meterFails = recordingTargets({ meter: true });
+      const second = new ConfigReloader(path, {}, initial, meterFails.targets, silent);
+      await second.set({ ...BASE, flowTable: { idleTimeoutMs: { udp: 5000 } }, capture: { filter: 'udp' } }).catch(() => undefined);
+      assert.deepEqual(meterFails.calls, ['capture "udp"', 'meter udp=5000', 'capture ""']);
       assert.equal(reloader.config, initial);
       assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), BASE);
     });
@@ -118,7 +125,7 @@ describe('ConfigReloader', () => {
       assert.equal(reloader.config.flowTable.idleTimeoutMs.udp, 9000, 'the override still wins');
       assert.equal(first.persisted, false, 'SIGHUP does not rewrite the file');
       // An export change may change the collectors excluded from capture: the filter is recomputed (same here).
-      assert.deepEqual(calls, ['meter udp=9000', 'capture ""']);
+      assert.deepEqual(calls, ['capture ""', 'meter udp=9000']);
     });
   });
 
