@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Builds tapflow on Debian / Raspberry Pi OS: installs the build prerequisites when missing,
 # installs the npm dependencies (compiling the native `cap` module for this machine) and compiles.
-#   ./build.sh          prerequisites + npm ci + compile
-#   ./build.sh --test   the same, then the test suite (npm test)
+#   ./build.sh            prerequisites + npm ci + compile
+#   ./build.sh --test     the same, then the test suite (npm test)
+#   ./build.sh --package  the same, then release artifacts in dist-release/ (packaging/make-release.sh):
+#                         tapflow-<version>-linux-<arch>.tar.gz and tapflow_<version>_<debarch>.deb
+# --test and --package combine (tests first). Build on the architecture you ship to (arm64 on a Pi).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 run_tests=false
+make_package=false
 for arg in "$@"; do
   case "$arg" in
     --test) run_tests=true ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --package) make_package=true ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
@@ -18,6 +23,7 @@ done
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Build prerequisites: libpcap headers and a C++ toolchain for the `cap` binding (node-gyp).
+# (--package also uses dpkg-deb, which comes with dpkg itself.)
 missing=()
 for pkg in libpcap-dev g++ make python3; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -44,4 +50,5 @@ test -f node_modules/cap/build/Release/cap.node || { echo "build.sh: the cap nat
 npm run build
 
 if $run_tests; then npm test; fi
+if $make_package; then packaging/make-release.sh; fi
 echo "build.sh: done. Try: agent/bin/tapflow --help"

@@ -23,8 +23,8 @@ export function permissionError(interfaceName: string, cause: unknown): AgentErr
   return new AgentError(
     CAPTURE_PERMISSION,
     `not allowed to capture on "${interfaceName}" (${messageOf(cause)}): run tapflow as root, or grant ` +
-      'CAP_NET_RAW and CAP_NET_ADMIN to node, e.g. `setcap cap_net_raw,cap_net_admin=eip $(readlink -f $(which node))`, ' +
-      'or in the systemd unit `AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN`',
+      'CAP_NET_RAW to node (promiscuous mode needs nothing more), e.g. `setcap cap_net_raw=eip $(readlink -f $(which node))`, ' +
+      'or in the systemd unit `AmbientCapabilities=CAP_NET_RAW` (systemd/tapflow.service has it)',
     { cause },
   );
 }

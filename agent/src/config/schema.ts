@@ -156,6 +156,10 @@ const exportTarget = z
       .nullable()
       .default(null)
       .describe('Write IPFIX messages to this file (RFC 5655); null for none'),
+    fileAppend: z
+      .boolean()
+      .default(false)
+      .describe('Add to the IPFIX file instead of truncating it at start (a service that restarts keeps what it wrote); a configuration reload always appends'),
     stream: streamTransport,
     tls,
   })

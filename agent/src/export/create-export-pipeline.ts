@@ -197,7 +197,7 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
 
   let fileLane: Lane | null = null;
   if (config.export.file !== null) {
-    const file = new FileTransport(config.export.file, options.appendToFile === true);
+    const file = new FileTransport(config.export.file, options.appendToFile === true || config.export.fileAppend);
     fileLane = {
       builder: createIpfixBuilder([file], { templateRefresh: null }),
       biflow: config.export.biflow,
