@@ -16,7 +16,7 @@ const milliseconds = (description: string, fallback: number) =>
 // the two agree on what a collector is (formats, port range, IPv6 brackets, host name rules).
 const collectorSpec = z
   .string()
-  .regex(new RegExp(COLLECTOR_SPEC_PATTERN, 'i'), { error: 'expected [FORMAT+]TRANSPORT://HOST:PORT or HOST:PORT' })
+  .regex(new RegExp(COLLECTOR_SPEC_PATTERN), { error: 'expected [FORMAT+]TRANSPORT://HOST:PORT or HOST:PORT' })
   .superRefine(
     (text, ctx) => {
       try {
@@ -200,7 +200,7 @@ const mqtt = z
   .strictObject({
     url: z
       .string()
-      .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/i, 'expected mqtt://, mqtts://, ws:// or wss:// URL')
+      .regex(/^([mM][qQ][tT][tT][sS]?|[wW][sS][sS]?):\/\/[^\s]+$/, 'expected mqtt://, mqtts://, ws:// or wss:// URL')
       .nullable()
       .default(null)
       .describe('Broker URL (mqtt://host:1883, mqtts://host:8883, ws://host/mqtt, wss://...); null: no fleet channel'),

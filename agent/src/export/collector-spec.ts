@@ -23,7 +23,10 @@ export interface CollectorSpec {
 }
 
 /** What the JSON Schema can check; parseCollectorSpec says precisely what is wrong. */
-export const COLLECTOR_SPEC_PATTERN = '^(((ipfix|nfv9|nfv5)\\+)?(udp|tcp|tls)://)?(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$';
+/** `ipfix` → `[iI][pP][fF][iI][xX]`: JSON Schema patterns have no case-insensitive flag. */
+const anyCase = (word: string): string => [...word].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('');
+
+export const COLLECTOR_SPEC_PATTERN = `^(((${['ipfix', 'nfv9', 'nfv5'].map(anyCase).join('|')})\\+)?(${['udp', 'tcp', 'tls'].map(anyCase).join('|')})://)?(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$`;
 
 function invalid(text: string, why: string): AgentError {
   return new AgentError('TAPFLOW_E_EXPORT_COLLECTOR_ADDRESS', `invalid collector ${JSON.stringify(text)}: ${why}`);
