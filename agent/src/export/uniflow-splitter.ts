@@ -36,6 +36,15 @@ function copyKey(from: FlowRecord, to: FlowRecord): void {
   to.protocol = from.protocol;
   to.vlanId = from.vlanId;
   to.endReason = from.endReason;
+  // Per-connection values describe the connection, so both one-direction records carry them.
+  to.connectionOutcome = from.connectionOutcome;
+  to.synRetries = from.synRetries;
+  to.handshakeServerRttUs = from.handshakeServerRttUs;
+  to.handshakeClientRttUs = from.handshakeClientRttUs;
+  to.serverResponseCount = from.serverResponseCount;
+  to.serverResponseSumUs = from.serverResponseSumUs;
+  to.serverResponseMinUs = from.serverResponseMinUs;
+  to.serverResponseMaxUs = from.serverResponseMaxUs;
 }
 
 function copyForward(from: FlowRecord, to: FlowRecord): void {
@@ -56,6 +65,12 @@ function copyForward(from: FlowRecord, to: FlowRecord): void {
   to.ingressInterface = from.ingressInterface;
   to.startMs = from.startMs;
   to.endMs = from.endMs;
+  to.retransmittedPackets = from.retransmittedPackets;
+  to.retransmittedOctets = from.retransmittedOctets;
+  to.outOfOrderPackets = from.outOfOrderPackets;
+  to.zeroWindowEvents = from.zeroWindowEvents;
+  to.minIpOctets = from.minIpOctets;
+  to.maxIpOctets = from.maxIpOctets;
 }
 
 function copyReverse(from: FlowRecord, to: FlowRecord): void {
@@ -79,4 +94,10 @@ function copyReverse(from: FlowRecord, to: FlowRecord): void {
   to.ingressInterface = from.reverseIngressInterface;
   to.startMs = from.reverseStartMs;
   to.endMs = from.reverseEndMs;
+  to.retransmittedPackets = from.reverseRetransmittedPackets;
+  to.retransmittedOctets = from.reverseRetransmittedOctets;
+  to.outOfOrderPackets = from.reverseOutOfOrderPackets;
+  to.zeroWindowEvents = from.reverseZeroWindowEvents;
+  to.minIpOctets = from.reverseMinIpOctets;
+  to.maxIpOctets = from.reverseMaxIpOctets;
 }

@@ -43,6 +43,42 @@ export class FlowRecord {
   /** flowEndReason (IANA): see FlowEndReason. */
   endReason = 0;
 
+  // Per TCP connection (issue 7), the same in every record of the flow, including each part
+  // exported at an active timeout; 0 for other protocols. The client is the side that sent the
+  // first SYN, which is the forward side; for a mid-stream connection (no SYN seen) the forward
+  // side, i.e. whoever sent the first packet seen, is taken as the client.
+  /** How the connection went so far: see ConnectionOutcome. */
+  connectionOutcome = 0;
+  /** SYNs the client sent after the first, before any SYN/ACK (tcpSynTotalCount − 1 of a handshake). */
+  synRetries = 0;
+  /** Handshake, server side: the last SYN → the first SYN/ACK, in µs (truncated); 0 = not measured. */
+  handshakeServerRttUs = 0;
+  /** Handshake, client side: the last SYN/ACK → the client's first ACK, in µs (truncated); 0 = not measured. */
+  handshakeClientRttUs = 0;
+  /**
+   * Server response time, one sample per request/response turn completed within this record's
+   * span: the client's last request payload packet (a resend included) → the server's first
+   * response payload packet. Count of turns, and sum/min/max in µs; all 0 when no turn completed.
+   */
+  serverResponseCount = 0;
+  serverResponseSumUs = 0;
+  serverResponseMinUs = 0;
+  serverResponseMaxUs = 0;
+
+  // Per-direction TCP quality of this record's span (forward; reverse* below). See
+  // tcp-connection-tracker.ts for the exact rules.
+  /** Segments resending sequence space already seen (SYN retries included, with 0 octets). */
+  retransmittedPackets = 0;
+  /** TCP payload bytes of those segments. */
+  retransmittedOctets = 0;
+  /** Segments that filled a gap in the sequence space (arrived after a later segment). */
+  outOfOrderPackets = 0;
+  /** Segments advertising a zero receive window (not SYN, FIN or RST), tshark's zero_window. */
+  zeroWindowEvents = 0;
+  /** Smallest and largest IP packet (IP headers included) in octets, any protocol; 0 when the direction is empty. */
+  minIpOctets = 0;
+  maxIpOctets = 0;
+
   // The reverse direction (dst → src). Same meaning as the forward fields above.
   reversePackets = 0;
   reverseOctets = 0;
@@ -56,7 +92,40 @@ export class FlowRecord {
   reverseIngressInterface = 0;
   reverseStartMs = 0;
   reverseEndMs = 0;
+  reverseRetransmittedPackets = 0;
+  reverseRetransmittedOctets = 0;
+  reverseOutOfOrderPackets = 0;
+  reverseZeroWindowEvents = 0;
+  reverseMinIpOctets = 0;
+  reverseMaxIpOctets = 0;
 }
+
+/**
+ * How a TCP connection went, as far as the probe saw it. Decided once, by the first decisive
+ * event, and then kept in every later record (a RST after FIN both ways stays COMPLETED):
+ * - MID_STREAM is decided by the flow's first packet (anything but a bare SYN: the connection
+ *   started before the capture, or the SYN was missed) and takes precedence over every later
+ *   event, even FIN both ways, so operators know the handshake metrics are absent;
+ * - COMPLETED: FIN seen in both directions;
+ * - RESET_BY_CLIENT / RESET_BY_SERVER: a RST from the client (forward) / server (reverse);
+ * - REJECTED: the server's first answer to the SYN was a RST;
+ * Undecided connections get, when the record is exported:
+ * - OPEN_AT_ACTIVE_TIMEOUT for an active-timeout part; also for a final record of a connection
+ *   that was still open (answered, no FIN/RST) when forced out: end of input, SIGTERM, a full table;
+ * - SYN_UNANSWERED for a final record when no SYN/ACK came (see synRetries);
+ * - IDLE for an idle-timeout record of an answered connection that ended without FIN or RST.
+ */
+export const ConnectionOutcome = {
+  NOT_TCP: 0,
+  COMPLETED: 1,
+  RESET_BY_CLIENT: 2,
+  RESET_BY_SERVER: 3,
+  REJECTED: 4,
+  SYN_UNANSWERED: 5,
+  OPEN_AT_ACTIVE_TIMEOUT: 6,
+  IDLE: 7,
+  MID_STREAM: 8,
+} as const;
 
 /** IANA flowEndReason values (RFC 7012 / IANA IPFIX registry, IE 136). */
 export const FlowEndReason = {

@@ -4,6 +4,11 @@
  *
  * Endpoint A is the source of the first packet seen (the initiator for TCP), so FORWARD is A→B
  * and REVERSE is B→A; per-direction columns hold two entries per slot (see directionIndex).
+ *
+ * Memory: 321 bytes of columns per slot (183 before the TCP connection metrics of issue 7:
+ * +56 per slot for connection state and response times, +2 × 41 per direction for sequence
+ * tracking, retransmission/out-of-order/zero-window counters and the IP size range), plus the
+ * index and expiry lists outside this class.
  */
 export class FlowStore {
   readonly capacity: number;
@@ -49,6 +54,43 @@ export class FlowStore {
   /** TCP_FIN_FWD | TCP_FIN_REV | TCP_RST bits. */
   readonly tcpState: Uint8Array;
 
+  /** Smallest / largest IP packet of the direction in the current record (octets). */
+  readonly minIpOctets: Uint32Array;
+  readonly maxIpOctets: Uint32Array;
+
+  // TCP connection metrics (tcp-connection-tracker.ts). Per connection, kept across active
+  // timeouts, zeroed by resetConnection() when a slot is (re)used:
+  /** CONN_* bits: handshake progress and whether a request awaits its response. */
+  readonly tcpConnection: Uint8Array;
+  /** A ConnectionOutcome once decided (RST, FIN both ways, mid-stream); 0 while undecided. */
+  readonly decidedOutcome: Uint8Array;
+  readonly synRetries: Uint16Array;
+  /** Time (µs) of the last SYN, then of the last SYN/ACK, while the handshake runs. */
+  readonly handshakeMarkUs: Float64Array;
+  readonly handshakeServerRttUs: Uint32Array;
+  readonly handshakeClientRttUs: Uint32Array;
+  /** Time (µs) of the client's last request payload packet of the current turn. */
+  readonly lastRequestUs: Float64Array;
+  /**
+   * Per direction: SEQ_* bits, the next expected sequence number, and the one gap [holeStart,
+   * holeEnd) tracked; sequence numbers as int32 (the same 32 bits; no double, so never boxed).
+   */
+  readonly seqState: Uint8Array;
+  readonly nextSeq: Int32Array;
+  readonly holeStart: Int32Array;
+  readonly holeEnd: Int32Array;
+  // Per record (reset by resetCounters with the other record values):
+  /** Per direction. */
+  readonly retransmittedPackets: Uint32Array;
+  readonly retransmittedOctets: Float64Array;
+  readonly outOfOrderPackets: Uint32Array;
+  readonly zeroWindowEvents: Uint32Array;
+  /** Per slot: request/response turns completed in the record, and their response times (µs). */
+  readonly responseCount: Uint32Array;
+  readonly responseSumUs: Float64Array;
+  readonly responseMinUs: Float64Array;
+  readonly responseMaxUs: Float64Array;
+
   private readonly freeSlots: Int32Array;
   private freeCount: number;
 
@@ -78,6 +120,27 @@ export class FlowStore {
     this.lastActivityUs = new Float64Array(capacity);
     this.recordStartUs = new Float64Array(capacity);
     this.tcpState = new Uint8Array(capacity);
+    this.minIpOctets = new Uint32Array(directions);
+    this.maxIpOctets = new Uint32Array(directions);
+    this.tcpConnection = new Uint8Array(capacity);
+    this.decidedOutcome = new Uint8Array(capacity);
+    this.synRetries = new Uint16Array(capacity);
+    this.handshakeMarkUs = new Float64Array(capacity);
+    this.handshakeServerRttUs = new Uint32Array(capacity);
+    this.handshakeClientRttUs = new Uint32Array(capacity);
+    this.lastRequestUs = new Float64Array(capacity);
+    this.seqState = new Uint8Array(directions);
+    this.nextSeq = new Int32Array(directions);
+    this.holeStart = new Int32Array(directions);
+    this.holeEnd = new Int32Array(directions);
+    this.retransmittedPackets = new Uint32Array(directions);
+    this.retransmittedOctets = new Float64Array(directions);
+    this.outOfOrderPackets = new Uint32Array(directions);
+    this.zeroWindowEvents = new Uint32Array(directions);
+    this.responseCount = new Uint32Array(capacity);
+    this.responseSumUs = new Float64Array(capacity);
+    this.responseMinUs = new Float64Array(capacity);
+    this.responseMaxUs = new Float64Array(capacity);
     // Hand out low slots first so a small replay touches few pages.
     this.freeSlots = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
@@ -106,6 +169,34 @@ export class FlowStore {
       this.tcpFlags[d] = 0;
       this.minTtl[d] = 255;
       this.maxTtl[d] = 0;
+      this.minIpOctets[d] = 0xffff_ffff;
+      this.maxIpOctets[d] = 0;
+      this.retransmittedPackets[d] = 0;
+      this.retransmittedOctets[d] = 0;
+      this.outOfOrderPackets[d] = 0;
+      this.zeroWindowEvents[d] = 0;
+    }
+    this.responseCount[slot] = 0;
+    this.responseSumUs[slot] = 0;
+    this.responseMinUs[slot] = Infinity;
+    this.responseMaxUs[slot] = 0;
+  }
+
+  /** Zeroes the per-connection TCP state (a new flow in this slot); record values: resetCounters. */
+  resetConnection(slot: number): void {
+    this.tcpState[slot] = 0;
+    this.tcpConnection[slot] = 0;
+    this.decidedOutcome[slot] = 0;
+    this.synRetries[slot] = 0;
+    this.handshakeMarkUs[slot] = 0;
+    this.handshakeServerRttUs[slot] = 0;
+    this.handshakeClientRttUs[slot] = 0;
+    this.lastRequestUs[slot] = 0;
+    for (let d = slot * 2; d < slot * 2 + 2; d++) {
+      this.seqState[d] = 0;
+      this.nextSeq[d] = 0;
+      this.holeStart[d] = 0;
+      this.holeEnd[d] = 0;
     }
   }
 }

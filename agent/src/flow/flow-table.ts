@@ -1,9 +1,10 @@
 import { MAC_DST, MAC_SRC, type PacketView } from '../decode/packet-view.js';
-import { FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
+import { ConnectionOutcome, FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
 import { hashFlowKey } from './flow-hash.js';
 import { FlowIndex } from './flow-index.js';
 import { directionIndex, FlowStore, FORWARD, REVERSE, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
 import { SlotLists } from './slot-lists.js';
+import { connectionOutcomeOf, trackTcpPacket } from './tcp-connection-tracker.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TIMEOUT_CLASS_COUNT, TimeoutClass, timeoutClassOf } from './timeout-class.js';
 
 export interface FlowTableOptions {
@@ -112,7 +113,8 @@ export class FlowTable {
         forward = true;
       }
     }
-    if (slot < 0) slot = this.create(view, linkId, hash);
+    const created = slot < 0;
+    if (created) slot = this.create(view, linkId, hash);
 
     const d = directionIndex(slot, forward ? FORWARD : REVERSE);
     s.packets[d]! += 1;
@@ -120,6 +122,8 @@ export class FlowTable {
     s.tcpFlags[d]! |= view.tcpFlags;
     if (view.ttl < s.minTtl[d]!) s.minTtl[d] = view.ttl;
     if (view.ttl > s.maxTtl[d]!) s.maxTtl[d] = view.ttl;
+    if (view.ipLength < s.minIpOctets[d]!) s.minIpOctets[d] = view.ipLength;
+    if (view.ipLength > s.maxIpOctets[d]!) s.maxIpOctets[d] = view.ipLength;
     if (s.packets[d] === 1) {
       s.tos[d] = view.tos;
       s.ingressInterface[d] = ingressInterface;
@@ -142,6 +146,7 @@ export class FlowTable {
         (state & TCP_RST) !== 0 ? TimeoutClass.TCP_RST
         : (state & (TCP_FIN_FWD | TCP_FIN_REV)) === (TCP_FIN_FWD | TCP_FIN_REV) ? TimeoutClass.TCP_FIN
         : TimeoutClass.TCP;
+      trackTcpPacket(s, slot, forward, created, view);
     }
     s.lastActivityUs[slot] = nowUs;
     this.idleLists.moveToTail(timeoutClass, slot);
@@ -257,7 +262,7 @@ export class FlowTable {
     s.portB[slot] = view.dstPort;
     s.hash[slot] = hash;
     s.resetCounters(slot);
-    s.tcpState[slot] = 0;
+    s.resetConnection(slot);
     s.recordStartUs[slot] = nowUs;
     s.lastActivityUs[slot] = nowUs;
     this.index.insert(slot, hash);
@@ -345,6 +350,38 @@ export class FlowTable {
     r.reverseDstMac = s.dstMac[b]!;
     r.reverseStartMs = r.reversePackets === 0 ? 0 : Math.floor(s.firstUs[b]! / 1000);
     r.reverseEndMs = r.reversePackets === 0 ? 0 : Math.floor(s.lastUs[b]! / 1000);
+    r.minIpOctets = r.packets === 0 ? 0 : s.minIpOctets[f]!;
+    r.maxIpOctets = s.maxIpOctets[f]!;
+    r.reverseMinIpOctets = r.reversePackets === 0 ? 0 : s.minIpOctets[b]!;
+    r.reverseMaxIpOctets = s.maxIpOctets[b]!;
+    this.fillTcpConnection(slot, reason);
+  }
+
+  /** The TCP connection fields (zero for other protocols): see FlowRecord and tcp-connection-tracker.ts. */
+  private fillTcpConnection(slot: number, reason: number): void {
+    const s = this.store;
+    const r = this.record;
+    const f = directionIndex(slot, FORWARD);
+    const b = directionIndex(slot, REVERSE);
+    const tcp = r.protocol === PROTO_TCP;
+    const turns = tcp ? s.responseCount[slot]! : 0;
+    r.connectionOutcome = tcp ? connectionOutcomeOf(s, slot, reason) : ConnectionOutcome.NOT_TCP;
+    r.synRetries = tcp ? s.synRetries[slot]! : 0;
+    r.handshakeServerRttUs = tcp ? s.handshakeServerRttUs[slot]! : 0;
+    r.handshakeClientRttUs = tcp ? s.handshakeClientRttUs[slot]! : 0;
+    r.serverResponseCount = turns;
+    r.serverResponseSumUs = turns === 0 ? 0 : s.responseSumUs[slot]!;
+    r.serverResponseMinUs = turns === 0 ? 0 : s.responseMinUs[slot]!;
+    r.serverResponseMaxUs = turns === 0 ? 0 : s.responseMaxUs[slot]!;
+    // Non-TCP flows never touch these columns: they stay at their reset value, 0.
+    r.retransmittedPackets = s.retransmittedPackets[f]!;
+    r.retransmittedOctets = s.retransmittedOctets[f]!;
+    r.outOfOrderPackets = s.outOfOrderPackets[f]!;
+    r.zeroWindowEvents = s.zeroWindowEvents[f]!;
+    r.reverseRetransmittedPackets = s.retransmittedPackets[b]!;
+    r.reverseRetransmittedOctets = s.retransmittedOctets[b]!;
+    r.reverseOutOfOrderPackets = s.outOfOrderPackets[b]!;
+    r.reverseZeroWindowEvents = s.zeroWindowEvents[b]!;
   }
 }
 
