@@ -5,6 +5,7 @@ import { InProcessProbe } from '../fleet/in-process-probe.js';
 import type { FlowRecordSink } from '../flow/flow-record.js';
 import { createLogger } from '../logging/logger.js';
 import type { FlowMeter } from '../meter/flow-meter.js';
+import { RecentFlowRing, recentFlowsSink } from '../recent/recent-flow-ring.js';
 import { summarizingSink, TrafficSummary } from '../summary/traffic-summary.js';
 import { applyFleetFlags, FLEET_FLAG_OPTIONS } from './fleet-flags.js';
 import { createExportPipeline, type ExportTimeSource } from '../export/create-export-pipeline.js';
@@ -68,7 +69,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
     const summary = await runReplay(positionals, flowMeterOptionsFromConfig(config), pipeline, {
       signal: abort.signal,
       ...(quiet ? {} : { onProgress }),
-      ...(fleet ? { wrapSink: (sink: FlowRecordSink) => summarizingSink(fleet.probe.summary, sink), onMeter: (meter: FlowMeter) => fleet.probe.attach(meter) } : {}),
+      ...(fleet ? { wrapSink: (sink: FlowRecordSink) => recentFlowsSink(fleet.probe.recent, summarizingSink(fleet.probe.summary, sink)), onMeter: (meter: FlowMeter) => fleet.probe.attach(meter) } : {}),
     });
     await pipeline.close();
     // The final summary and health go out after the last flow was exported, then the offline status.
@@ -92,7 +93,7 @@ export async function runReplayCommand(args: string[]): Promise<number> {
 /** The fleet channel of a replay: a traffic summary between flow table and export, and the MQTT agent. */
 function startReplayFleet(config: Config, pipeline: ExportPipeline): { agent: FleetAgent; probe: InProcessProbe } {
   const summary = new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity });
-  const probe = new InProcessProbe(pipeline, summary, config.flowTable.maxFlows);
+  const probe = new InProcessProbe(pipeline, summary, new RecentFlowRing(config.mqtt.recentFlows), config.flowTable.maxFlows);
   return { agent: new FleetAgent(config, probe, createLogger('fleet')), probe };
 }
 

@@ -21,6 +21,7 @@ const SCOPES: [RegExp, ChangeScope][] = [
   [/^\$\.flowTable\.(activeTimeoutMs|expiryTickMs|idleTimeoutMs\.\w+)$/, 'meter'],
   [/^\$\.(export|ipfix|sampling)\./, 'export'],
   [/^\$\.capture\.(filter|excludeOwnTraffic)$/, 'capture'],
+  [/^\$\.mqtt\.recentFlows$/, 'restart'],
   [/^\$\.mqtt\./, 'fleet'],
 ];
 

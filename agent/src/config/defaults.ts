@@ -70,3 +70,5 @@ export const MQTT_OUTBOX_MESSAGES = 1_000;
 export const MQTT_OUTBOX_BYTES = 4 * 1024 * 1024;
 export const MQTT_KEEPALIVE_S = 30;
 export const MQTT_CONNECT_TIMEOUT_MS = 10_000;
+/** Exported flow records kept on the probe for the flows.query command (~200 B each: 2 MB). */
+export const RECENT_FLOWS = 10_000;

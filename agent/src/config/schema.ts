@@ -249,6 +249,13 @@ const mqtt = z
       })
       .prefault({})
       .describe('Traffic summaries (<root>summary): the flow records exported since the previous one'),
+    recentFlows: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(D.RECENT_FLOWS)
+      .describe('The most recently exported flow records kept on the probe (preallocated, ~200 bytes each) for the flows.query command (records)'),
     jitterMs: z.number().int().min(0).max(60_000).default(D.SCHEDULE_JITTER_MS).describe('Scheduled publications start up to this long after their time, at random, so a fleet spreads its load (milliseconds)'),
   })
   .prefault({})

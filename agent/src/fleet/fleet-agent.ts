@@ -21,6 +21,8 @@ export interface ProbeSource {
   takeSummary(fromMs: number, toMs: number, final: boolean): Promise<Omit<SummaryPayload, 'schema' | 'probeId' | 'seq'>>;
   /** Exports every active flow now (forcedEnd); resolves with the flow records exported. */
   flush(): Promise<{ records: number }>;
+  /** flows.query over the most recently exported records (throws CommandError on bad arguments). */
+  queryFlows(args: Record<string, unknown>): Promise<unknown>;
 }
 
 /** The probe's name when the configuration gives none: the host name, reduced to topic-safe characters. */
@@ -73,6 +75,7 @@ export class FleetAgent {
       stats: async () => this.counters(),
       'config.get': () => ({ configHash: configHash(this.config), config: redactedConfig(this.config) }),
       flush: async () => source.flush(),
+      'flows.query': async (args) => source.queryFlows(args),
       ...extraCommands,
     });
     this.link = new MqttLink(mqttConfig, {

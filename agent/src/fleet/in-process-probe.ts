@@ -1,7 +1,9 @@
 import type { ExportPipeline } from '../export/export-pipeline.js';
 import type { FlowMeter } from '../meter/flow-meter.js';
 import { snapshotMeter } from '../meter/meter-snapshot.js';
-import { TrafficSummary } from '../summary/traffic-summary.js';
+import { parseFlowQuery, runFlowQuery } from '../recent/flow-query.js';
+import type { RecentFlowRing } from '../recent/recent-flow-ring.js';
+import type { TrafficSummary } from '../summary/traffic-summary.js';
 import type { ProbeSource } from './fleet-agent.js';
 import type { ProbeCounters, SummaryPayload } from './fleet-messages.js';
 import { probeCountersOf } from './probe-counters.js';
@@ -19,9 +21,12 @@ export class InProcessProbe implements ProbeSource {
   private readonly flowCapacity: number;
   private meter: FlowMeter | null = null;
 
-  constructor(pipeline: ExportPipeline, summary: TrafficSummary, flowCapacity: number) {
+  readonly recent: RecentFlowRing;
+
+  constructor(pipeline: ExportPipeline, summary: TrafficSummary, recent: RecentFlowRing, flowCapacity: number) {
     this.pipeline = pipeline;
     this.summary = summary;
+    this.recent = recent;
     this.flowCapacity = flowCapacity;
   }
 
@@ -36,6 +41,10 @@ export class InProcessProbe implements ProbeSource {
 
   async takeSummary(fromMs: number, toMs: number, final: boolean): Promise<Omit<SummaryPayload, 'schema' | 'probeId' | 'seq'>> {
     return this.summary.take(fromMs, toMs, final);
+  }
+
+  async queryFlows(args: Record<string, unknown>): Promise<unknown> {
+    return runFlowQuery(this.recent, parseFlowQuery(args));
   }
 
   async flush(): Promise<{ records: number }> {

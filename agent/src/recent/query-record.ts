@@ -31,8 +31,13 @@ function formatValue(value: number, format: ColumnFormat): number | string | nul
       return FLOW_END_REASON_NAMES[value] ?? `unknown-${value}`;
     case 'mac':
       return value === 0 ? null : formatMac(value);
+    case 'outcome':
+      return CONNECTION_OUTCOME_NAMES[value] ?? `unknown-${value}`;
   }
 }
+
+/** ConnectionOutcome values as names (flow-record.ts). */
+const CONNECTION_OUTCOME_NAMES = ['notTcp', 'completed', 'resetByClient', 'resetByServer', 'rejected', 'synUnanswered', 'openAtActiveTimeout', 'idle', 'midStream'];
 
 /** A 48-bit MAC address kept as an integer → `aa:bb:cc:dd:ee:ff`. */
 function formatMac(value: number): string {

@@ -10,7 +10,7 @@
 import type { FlowRecord } from '../flow/flow-record.js';
 
 /** How a column's value reads in a query result. */
-export type ColumnFormat = 'number' | 'mac' | 'endReason';
+export type ColumnFormat = 'number' | 'mac' | 'endReason' | 'outcome';
 
 export type NumericFlowField = { [K in keyof FlowRecord]: FlowRecord[K] extends number ? K : never }[keyof FlowRecord];
 
@@ -52,6 +52,27 @@ export const RECENT_FLOW_COLUMNS = [
   { field: 'reverseIngressInterface', type: Uint32Array, name: 'reverseIngressInterface' },
   { field: 'reverseStartMs', type: Float64Array, name: 'reverseFlowStartMs' },
   { field: 'reverseEndMs', type: Float64Array, name: 'reverseFlowEndMs' },
+  // TCP connection metrics (issue 7): the same in every record of a connection, or per record and direction.
+  { field: 'connectionOutcome', type: Uint8Array, name: 'connectionOutcome', format: 'outcome' },
+  { field: 'synRetries', type: Uint16Array, name: 'synRetries' },
+  { field: 'handshakeServerRttUs', type: Float64Array, name: 'handshakeServerRttUs' },
+  { field: 'handshakeClientRttUs', type: Float64Array, name: 'handshakeClientRttUs' },
+  { field: 'serverResponseCount', type: Uint32Array, name: 'serverResponseCount' },
+  { field: 'serverResponseSumUs', type: Float64Array, name: 'serverResponseSumUs' },
+  { field: 'serverResponseMinUs', type: Float64Array, name: 'serverResponseMinUs' },
+  { field: 'serverResponseMaxUs', type: Float64Array, name: 'serverResponseMaxUs' },
+  { field: 'retransmittedPackets', type: Float64Array, name: 'retransmittedPackets' },
+  { field: 'retransmittedOctets', type: Float64Array, name: 'retransmittedOctets' },
+  { field: 'outOfOrderPackets', type: Float64Array, name: 'outOfOrderPackets' },
+  { field: 'zeroWindowEvents', type: Float64Array, name: 'zeroWindowEvents' },
+  { field: 'minIpOctets', type: Uint32Array, name: 'minimumIpTotalLength' },
+  { field: 'maxIpOctets', type: Uint32Array, name: 'maximumIpTotalLength' },
+  { field: 'reverseRetransmittedPackets', type: Float64Array, name: 'reverseRetransmittedPackets' },
+  { field: 'reverseRetransmittedOctets', type: Float64Array, name: 'reverseRetransmittedOctets' },
+  { field: 'reverseOutOfOrderPackets', type: Float64Array, name: 'reverseOutOfOrderPackets' },
+  { field: 'reverseZeroWindowEvents', type: Float64Array, name: 'reverseZeroWindowEvents' },
+  { field: 'reverseMinIpOctets', type: Uint32Array, name: 'reverseMinimumIpTotalLength' },
+  { field: 'reverseMaxIpOctets', type: Uint32Array, name: 'reverseMaximumIpTotalLength' },
 ] as const satisfies readonly RecentFlowColumn[];
 
 /** The fields the ring keeps (the query reads its filters' columns by these names). */

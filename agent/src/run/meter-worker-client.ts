@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
+import { CommandError } from '../fleet/fleet-commands.js';
 import type { MeterWorkerError, MeterWorkerMessage, MeterWorkerReply, MeterWorkerReport, WorkerSummary } from './meter-worker-protocol.js';
 
 /**
@@ -46,6 +47,15 @@ export class MeterWorkerClient {
     if (this.finalReport) throw new Error('the meter has stopped');
     const reply = await this.request({ type: 'reconfigure', id: 0, config });
     if (reply.type === 'reconfigured' && reply.error !== null) throw new Error(reply.error);
+  }
+
+  /** flows.query in the worker's recent-flow ring; a refused query throws the CommandError it names. */
+  async queryFlows(args: Record<string, unknown>): Promise<unknown> {
+    if (this.finalReport) throw new CommandError('unavailable', 'the meter has stopped');
+    const reply = await this.request({ type: 'query', id: 0, args });
+    if (reply.type !== 'queried') throw new CommandError('unavailable', 'the meter has stopped');
+    if (reply.error !== null) throw new CommandError(reply.error.code, reply.error.message);
+    return reply.result;
   }
 
   /** Asks the worker to stop; resolves with its final report (null if it failed or exited without one). */

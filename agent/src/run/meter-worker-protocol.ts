@@ -17,7 +17,8 @@ export type MeterWorkerMessage =
   | { type: 'report'; id: number }
   | { type: 'summary'; id: number; fromMs: number; toMs: number }
   | { type: 'flush'; id: number }
-  | { type: 'reconfigure'; id: number; config: Config };
+  | { type: 'reconfigure'; id: number; config: Config }
+  | { type: 'query'; id: number; args: Record<string, unknown> };
 
 /** Worker → main thread: counters (final after a stop, when every flow was exported, with the last summary). */
 export interface MeterWorkerReport extends MeterSnapshot {
@@ -48,10 +49,18 @@ export interface MeterWorkerReconfigured {
   error: string | null;
 }
 
+/** A flows.query answer: the result, or the error a CommandError carries. */
+export interface MeterWorkerQueried {
+  type: 'queried';
+  id: number;
+  result: unknown;
+  error: { code: string; message: string } | null;
+}
+
 export interface MeterWorkerError {
   type: 'error';
   message: string;
   code: string | null;
 }
 
-export type MeterWorkerReply = MeterWorkerReport | MeterWorkerSummary | MeterWorkerFlushed | MeterWorkerReconfigured | MeterWorkerError;
+export type MeterWorkerReply = MeterWorkerReport | MeterWorkerSummary | MeterWorkerFlushed | MeterWorkerReconfigured | MeterWorkerQueried | MeterWorkerError;

@@ -8,10 +8,13 @@ import { createExportPipeline } from '../export/create-export-pipeline.js';
 import type { ExportPipeline } from '../export/export-pipeline.js';
 import { mergeExportStats } from '../export/merged-export-stats.js';
 import { SwappableSink } from '../flow/swappable-sink.js';
+import { CommandError } from '../fleet/fleet-commands.js';
+import { parseFlowQuery, runFlowQuery } from '../recent/flow-query.js';
+import { RecentFlowRing, recentFlowsSink } from '../recent/recent-flow-ring.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../meter/flow-meter.js';
 import { meteringStatisticsOf, snapshotMeter } from '../meter/meter-snapshot.js';
 import { summarizingSink, TrafficSummary } from '../summary/traffic-summary.js';
-import type { MeterWorkerData, MeterWorkerFlushed, MeterWorkerMessage, MeterWorkerReconfigured, MeterWorkerReport, MeterWorkerSummary } from './meter-worker-protocol.js';
+import type { MeterWorkerData, MeterWorkerFlushed, MeterWorkerMessage, MeterWorkerQueried, MeterWorkerReconfigured, MeterWorkerReport, MeterWorkerSummary } from './meter-worker-protocol.js';
 
 /**
  * The flow meter's thread: drains the packet ring (filled by capture on the main thread) into
@@ -26,7 +29,9 @@ const retired: ExportPipeline[] = [];
 // The fleet channel's summary sees every record on its way to the exporters (fixed memory, ~1 µs a
 // record). Kept even while the fleet channel is off, so a reload can turn it on.
 const summary = new TrafficSummary({ topN: config.mqtt.summary.topN, capacity: config.mqtt.summary.sketchCapacity });
-const exportSink = (p: ExportPipeline) => summarizingSink(summary, p.sink);
+// The last exported records stay on the probe for flows.query (fixed memory).
+const recent = new RecentFlowRing(config.mqtt.recentFlows);
+const exportSink = (p: ExportPipeline) => recentFlowsSink(recent, summarizingSink(summary, p.sink));
 // The table keeps one sink for its life; a reload points it at a new pipeline.
 const sink = new SwappableSink(exportSink(pipeline));
 const meter = new FlowMeter({ ...flowMeterOptionsFromConfig(config), oneLink: config.capture.oneLink }, sink);
@@ -54,6 +59,7 @@ parentPort!.on('message', (message: MeterWorkerMessage) => {
   else if (message.type === 'report') parentPort!.postMessage(report(message.id, false));
   else if (message.type === 'flush') pendingFlushes.push(message.id);
   else if (message.type === 'reconfigure') pendingReconfigures.push(message);
+  else if (message.type === 'query') parentPort!.postMessage(queryRecent(message.id, message.args));
   else if (message.type === 'summary') {
     const reply: MeterWorkerSummary = { type: 'summary', id: message.id, summary: summary.take(message.fromMs, message.toMs, false) };
     parentPort!.postMessage(reply);
@@ -91,6 +97,16 @@ async function reconfigure(next: Config): Promise<string | null> {
     return null;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** flows.query over the recent records; a bad argument is answered as the command's error. */
+function queryRecent(id: number, args: Record<string, unknown>): MeterWorkerQueried {
+  try {
+    return { type: 'queried', id, result: runFlowQuery(recent, parseFlowQuery(args)), error: null };
+  } catch (error) {
+    const code = error instanceof CommandError ? error.commandCode : 'command_failed';
+    return { type: 'queried', id, result: null, error: { code, message: error instanceof Error ? error.message : String(error) } };
   }
 }
 

@@ -41,6 +41,10 @@ export class WorkerProbe implements ProbeSource {
     return { ...summary, from: fromMs, to: toMs, final };
   }
 
+  queryFlows(args: Record<string, unknown>): Promise<unknown> {
+    return this.client.queryFlows(args);
+  }
+
   async flush(): Promise<{ records: number }> {
     return { records: await this.client.flush() };
   }
