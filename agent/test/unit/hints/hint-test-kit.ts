@@ -98,14 +98,5 @@ export function tsharkHints(file: string, perPacket = true): Map<number, TsharkH
   return frames;
 }
 
-/** Deterministic 32-bit PRNG (mulberry32) for fuzzing with a fixed seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic 32-bit PRNG (mulberry32) for fuzzing with a fixed seed: the export tests' one. */
+export { seededRandom } from '../export/export-test-kit.js';
