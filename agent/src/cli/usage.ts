@@ -15,14 +15,8 @@ truncated (replay: flows read before the damage are still exported), 3 export fa
 messages (a collector unreachable or unresolvable, the IPFIX file not writable); for watch, the
 broker unreachable or the subscription refused.`;
 
-export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
-
-Reads pcap/pcapng files (or '-' for stdin) in order as one input, meters flows with the packet
-timestamps as the clock, and exports every flow as IPFIX. With no --collector and no --out, the
-records go to flows.ipfix in the current directory.
-
-Options:
-  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT
+/** The export and fleet flags `run` and `replay` share (export-flags.ts, fleet-flags.ts). */
+const SHARED_OPTIONS = `  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT
                           with ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare
                           HOST:PORT is IPFIX over UDP; IPv6 literals in brackets
   --failover              send to the first healthy collector only (default: mirror to all)
@@ -34,7 +28,16 @@ Options:
   --probe-id ID           this probe's name in the fleet (default: the host name)
   --health-cron EXPR      health schedule, cron with seconds (default '*/30 * * * * *')
   --summary-cron EXPR     traffic summary schedule (default '0 * * * * *')
-  --config FILE           configuration file (JSON, see probe-config/); flags override it
+  --config FILE           configuration file (JSON, see probe-config/); flags override it`;
+
+export const REPLAY_USAGE = `Usage: tapflow replay FILE... [options]
+
+Reads pcap/pcapng files (or '-' for stdin) in order as one input, meters flows with the packet
+timestamps as the clock, and exports every flow as IPFIX. With no --collector and no --out, the
+records go to flows.ipfix in the current directory.
+
+Options:
+${SHARED_OPTIONS}
   --export-time WHEN      IPFIX export time: 'now' (default), 'packet' (the replay clock), or a
                           fixed UNIX time in seconds (byte-identical replays)
   --summary-json          print the final summary as one JSON object instead of text
@@ -60,19 +63,7 @@ exports every flow as IPFIX, until SIGTERM or SIGINT, when every active flow is 
 Options:
   -i, --interface IF      capture on IF (repeatable: a TAP's A and B ports)
   --filter BPF            capture filter (pcap-filter syntax); tapflow's own export is excluded
-  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT
-                          with ipfix+udp, ipfix+tcp, ipfix+tls, nfv9+udp or nfv5+udp; a bare
-                          HOST:PORT is IPFIX over UDP; IPv6 literals in brackets
-  --failover              send to the first healthy collector only (default: mirror to all)
-  --biflow                IPFIX as RFC 5103 bidirectional records (one per flow)
-  --sampling N[:random]   meter 1 packet in N (every Nth, or at random); announced to collectors
-  --out FILE.ipfix        write an IPFIX file (RFC 5655)
-  --mqtt URL              publish presence, health and summaries to this MQTT broker and take
-                          commands (mqtt://, mqtts://, ws://, wss://; see README "Fleet channel")
-  --probe-id ID           this probe's name in the fleet (default: the host name)
-  --health-cron EXPR      health schedule, cron with seconds (default '*/30 * * * * *')
-  --summary-cron EXPR     traffic summary schedule (default '0 * * * * *')
-  --config FILE           configuration file (JSON, see probe-config/); flags override it
+${SHARED_OPTIONS}
   --status-interval S     a status line on stderr every S seconds (default 10, 0 for none)
   --summary-json          print the final summary as one JSON object
   -q, --quiet             no status lines

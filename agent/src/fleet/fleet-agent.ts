@@ -72,7 +72,7 @@ export class FleetAgent {
     this.topicRoot = mqttConfig.topicRoot ?? `tapflow/${this.probeId}/`;
     this.dispatcher = new CommandDispatcher(this.probeId, `${this.topicRoot}reply/`, {
       ping: () => ({ pong: true, at: Date.now(), uptimeS: this.uptimeS(), version: packageVersion() }),
-      stats: async () => this.counters(),
+      stats: async () => source.counters(),
       'config.get': () => ({ configHash: configHash(this.config), config: redactedConfig(this.config) }),
       flush: async () => source.flush(),
       'flows.query': async (args) => source.queryFlows(args),
@@ -153,10 +153,6 @@ export class FleetAgent {
       interfaces: [...this.source.interfaces],
       at: Date.now(),
     };
-  }
-
-  private async counters(): Promise<ProbeCounters> {
-    return this.source.counters();
   }
 
   private async publishHealth(final: boolean): Promise<void> {

@@ -1,3 +1,4 @@
+import { TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_ACK } from '../decode/tcp-flags.js';
 import { MAC_DST, MAC_SRC, type PacketView } from '../decode/packet-view.js';
 import { ConnectionOutcome, FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
 import { hashFlowKey } from './flow-hash.js';
@@ -16,10 +17,6 @@ export interface FlowTableOptions {
   hashSeed?: number;
 }
 
-const TCP_FLAG_FIN = 0x01;
-const TCP_FLAG_SYN = 0x02;
-const TCP_FLAG_RST = 0x04;
-const TCP_FLAG_ACK = 0x10;
 
 /** Counters of the table, read by reports and health; plain numbers, never reset. */
 export class FlowTableCounters {

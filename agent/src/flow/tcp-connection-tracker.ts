@@ -21,14 +21,11 @@
  * expected number starts at its first segment, or at the other side's ACK number when that comes
  * first (mid-stream), so a reordering in a direction's very first segments is still seen.
  */
+import { TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_ACK } from '../decode/tcp-flags.js';
 import type { PacketView } from '../decode/packet-view.js';
 import { ConnectionOutcome, FlowEndReason } from './flow-record.js';
 import { directionIndex, FlowStore, FORWARD, REVERSE, TCP_FIN_FWD, TCP_FIN_REV } from './flow-store.js';
 
-const TCP_FLAG_FIN = 0x01;
-const TCP_FLAG_SYN = 0x02;
-const TCP_FLAG_RST = 0x04;
-const TCP_FLAG_ACK = 0x10;
 
 /** FlowStore.tcpConnection bits. */
 const CONN_SYN_SEEN = 1;

@@ -138,9 +138,14 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     };
     process.on('SIGHUP', onHangup);
     stop.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
+    // One report request at a time: a stalled worker must not collect unanswered requests.
+    let reportPending = false;
     const statusTimer = options.statusIntervalMs > 0
       ? setInterval(() => {
-          meter.report().catch(() => null);
+          if (!reportPending) {
+            reportPending = true;
+            meter.report().catch(() => null).finally(() => (reportPending = false));
+          }
           if (meter.latest) process.stderr.write(`${formatRunStatus(summarize(opened, ring!, meter.latest, started, packetsBeforeStart))}\n`);
         }, options.statusIntervalMs)
       : null;

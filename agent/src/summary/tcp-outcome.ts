@@ -3,12 +3,9 @@
  * record's OR-ed TCP flags (tcpControlBits of each direction). Pure functions of the record;
  * used by TrafficSummary.
  */
+import { TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_ACK } from '../decode/tcp-flags.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
 const PROTO_TCP = 6;
 
 /** Outcome of a connection: an index into TrafficSummary's outcome counters. */
@@ -33,9 +30,9 @@ export type TcpOutcome = (typeof TcpOutcome)[keyof typeof TcpOutcome];
 export function classifyTcpOutcome(rec: FlowRecord): TcpOutcome {
   const forward = rec.tcpFlags;
   const reverse = rec.reverseTcpFlags;
-  if (((forward | reverse) & TCP_RST) !== 0) return TcpOutcome.RESET;
-  if ((forward & TCP_SYN) !== 0 && rec.reversePackets === 0) return TcpOutcome.UNANSWERED;
-  if ((forward & reverse & TCP_FIN) !== 0) return TcpOutcome.COMPLETED;
+  if (((forward | reverse) & TCP_FLAG_RST) !== 0) return TcpOutcome.RESET;
+  if ((forward & TCP_FLAG_SYN) !== 0 && rec.reversePackets === 0) return TcpOutcome.UNANSWERED;
+  if ((forward & reverse & TCP_FLAG_FIN) !== 0) return TcpOutcome.COMPLETED;
   return TcpOutcome.OTHER;
 }
 
@@ -61,9 +58,9 @@ export function serverSide(rec: FlowRecord): ServerSide {
   if (rec.protocol === PROTO_TCP) {
     const forward = rec.tcpFlags;
     const reverse = rec.reverseTcpFlags;
-    if ((forward & (TCP_SYN | TCP_ACK)) === TCP_SYN) return ServerSide.DESTINATION;
-    if ((reverse & (TCP_SYN | TCP_ACK)) === TCP_SYN) return ServerSide.SOURCE;
-    if ((forward & TCP_SYN) !== 0) return ServerSide.DESTINATION;
+    if ((forward & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN) return ServerSide.DESTINATION;
+    if ((reverse & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN) return ServerSide.SOURCE;
+    if ((forward & TCP_FLAG_SYN) !== 0) return ServerSide.DESTINATION;
   }
   return rec.srcPort < rec.dstPort ? ServerSide.SOURCE : ServerSide.DESTINATION;
 }

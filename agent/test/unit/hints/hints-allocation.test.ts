@@ -6,21 +6,14 @@ import { parseAppHints } from '../../../src/hints/parse-app-hints.js';
 import { NO_ALLOCATION_SKIP, assertNoAllocation } from '../../helpers/no-allocation.js';
 import { sharedPcapsDir } from '../../helpers/shared-pcaps.js';
 import * as f from './hint-fixtures.js';
-import { payloadsOf } from './hint-test-kit.js';
+import { payloadsOf, type TestPayload } from './hint-test-kit.js';
 
 /**
  * 1M parses of real payloads (every DNS/HTTP/TLS payload the parsers recognise in three shared
  * captures, else the hand-made fixtures) allocate nothing: AppHints is filled in place.
  */
 
-interface Case {
-  data: Uint8Array;
-  offset: number;
-  length: number;
-  protocol: number;
-  srcPort: number;
-  dstPort: number;
-}
+type Case = Omit<TestPayload, 'frame'>;
 
 function realCases(): Case[] {
   const dir = sharedPcapsDir();
