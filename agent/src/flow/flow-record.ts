@@ -12,6 +12,9 @@
  * The flow table fills it from its columns when a flow is exported, and an exporter encodes it
  * before returning; nobody keeps a reference.
  */
+/** Capacity of each hint text field: fits IPFIX's one-byte variable-length prefix (RFC 7011 §7). */
+export const HINT_TEXT_MAX_BYTES = 254;
+
 export class FlowRecord {
   /** 4 or 6. */
   ipVersion = 4;
@@ -78,6 +81,30 @@ export class FlowRecord {
   /** Smallest and largest IP packet (IP headers included) in octets, any protocol; 0 when the direction is empty. */
   minIpOctets = 0;
   maxIpOctets = 0;
+
+  // Application hints (issue 7), read from the first packets of the flow (see hints config) and
+  // the same in every record of the flow. appHintKind is an AppHintKind (0 = none). Text fields
+  // are raw bytes (ASCII in practice): the first ...Length bytes of each buffer are the value.
+  appHintKind = 0;
+  /** DNS: the first question's name (dotted), its QTYPE, and the response code once a response was seen. */
+  readonly dnsQueryName = new Uint8Array(HINT_TEXT_MAX_BYTES);
+  dnsQueryNameLength = 0;
+  dnsQueryType = 0;
+  /** 1 when a DNS response was seen (dnsResponseCode is then meaningful). */
+  dnsResponseSeen = 0;
+  dnsResponseCode = 0;
+  /** HTTP/1.x: the request method token, the Host header value, the response status code (0 = none seen). */
+  readonly httpRequestMethod = new Uint8Array(HINT_TEXT_MAX_BYTES);
+  httpRequestMethodLength = 0;
+  readonly httpRequestHost = new Uint8Array(HINT_TEXT_MAX_BYTES);
+  httpRequestHostLength = 0;
+  httpStatusCode = 0;
+  /** TLS: ClientHello server_name, the negotiated version (ServerHello; else the client's highest offered; 0 = none), the first ALPN protocol. */
+  readonly tlsServerName = new Uint8Array(HINT_TEXT_MAX_BYTES);
+  tlsServerNameLength = 0;
+  tlsVersion = 0;
+  readonly tlsAlpn = new Uint8Array(HINT_TEXT_MAX_BYTES);
+  tlsAlpnLength = 0;
 
   // The reverse direction (dst → src). Same meaning as the forward fields above.
   reversePackets = 0;

@@ -5,7 +5,7 @@ import { hashFlowKey } from './flow-hash.js';
 import { FlowIndex } from './flow-index.js';
 import { directionIndex, FlowStore, FORWARD, REVERSE, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
 import { SlotLists } from './slot-lists.js';
-import { connectionOutcomeOf, trackTcpPacket } from './tcp-connection-tracker.js';
+import { connectionOutcomeOf, markPartExported, needsClosingRecord, trackTcpPacket } from './tcp-connection-tracker.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TIMEOUT_CLASS_COUNT, TimeoutClass, timeoutClassOf } from './timeout-class.js';
 
 export interface FlowTableOptions {
@@ -298,14 +298,22 @@ export class FlowTable {
    * Hands the sink one record for the flow (both directions, see FlowRecord) when either direction
    * saw packets since the last record. recordsByEndReason counts directions with packets: the
    * uniflow records a collector receives.
+   *
+   * A TCP connection whose last part is empty (silent since its last active-timeout record) ends
+   * with a closing record of 0 packets that carries its final outcome: the summary and the recent
+   * flows count the connection by it, and exporters skip it (a record without packets means
+   * nothing to a collector).
    */
   private emitRecords(slot: number, reason: number): void {
-    const forwardPackets = this.store.packets[directionIndex(slot, FORWARD)]!;
-    const reversePackets = this.store.packets[directionIndex(slot, REVERSE)]!;
-    if (forwardPackets === 0 && reversePackets === 0) return;
+    const s = this.store;
+    const forwardPackets = s.packets[directionIndex(slot, FORWARD)]!;
+    const reversePackets = s.packets[directionIndex(slot, REVERSE)]!;
+    const tcp = s.protocol[slot] === PROTO_TCP;
+    if (forwardPackets === 0 && reversePackets === 0 && !(tcp && needsClosingRecord(s, slot, reason))) return;
     this.fillRecord(slot, reason);
     this.sink.add(this.record);
     this.counters.recordsByEndReason[reason]! += (forwardPackets === 0 ? 0 : 1) + (reversePackets === 0 ? 0 : 1);
+    if (tcp && reason === FlowEndReason.ACTIVE_TIMEOUT) markPartExported(s, slot);
   }
 
   private fillRecord(slot: number, reason: number): void {

@@ -33,6 +33,8 @@ const CONN_SYNACK_SEEN = 2;
 const CONN_CLIENT_ACKED = 4;
 /** The client sent request payload that has no response yet. */
 const CONN_AWAITING_RESPONSE = 8;
+/** A record of this connection was exported at an active timeout (see markPartExported). */
+const CONN_PART_EXPORTED = 16;
 
 /** FlowStore.seqState bits. */
 const SEQ_KNOWN = 1;
@@ -177,4 +179,18 @@ export function connectionOutcomeOf(s: FlowStore, slot: number, reason: number):
   if (reason === FlowEndReason.ACTIVE_TIMEOUT) return ConnectionOutcome.OPEN_AT_ACTIVE_TIMEOUT;
   if ((s.tcpConnection[slot]! & CONN_SYNACK_SEEN) === 0) return ConnectionOutcome.SYN_UNANSWERED;
   return reason === FlowEndReason.IDLE_TIMEOUT ? ConnectionOutcome.IDLE : ConnectionOutcome.OPEN_AT_ACTIVE_TIMEOUT;
+}
+
+/** Remembers that an active-timeout part of the TCP flow in `slot` was exported. */
+export function markPartExported(s: FlowStore, slot: number): void {
+  s.tcpConnection[slot] = s.tcpConnection[slot]! | CONN_PART_EXPORTED;
+}
+
+/**
+ * True when the TCP flow in `slot` ends with an empty last part (nothing since its last
+ * active-timeout record) and needs a closing record: without it the connection's final outcome
+ * (e.g. idle, or SYN unanswered) would never reach the summary.
+ */
+export function needsClosingRecord(s: FlowStore, slot: number, reason: number): boolean {
+  return reason !== FlowEndReason.ACTIVE_TIMEOUT && (s.tcpConnection[slot]! & CONN_PART_EXPORTED) !== 0;
 }

@@ -120,7 +120,8 @@ class RecentFlowsSink implements FlowRecordSink {
   ) {}
 
   add(rec: FlowRecord): void {
-    this.ring.add(rec);
+    // A TCP closing record (no packets, see FlowTable.emitRecords) is not exported: not kept either.
+    if (rec.packets !== 0 || rec.reversePackets !== 0) this.ring.add(rec);
     this.next.add(rec);
   }
 

@@ -159,6 +159,8 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
   }
 
   add(rec: FlowRecord): void {
+    // A TCP closing record (no packets, see FlowTable.emitRecords) is for the summary only.
+    if (rec.packets === 0 && rec.reversePackets === 0) return;
     // Inline rather than a helper call: passing a large double to a non-inlined call would box it.
     let endMs = rec.endMs;
     if (this.biflow && rec.reversePackets > 0) {
