@@ -98,16 +98,51 @@ export interface TopEntry {
   error: number;
 }
 
-/** TCP connection outcomes over the connections whose last record was exported in the interval. */
+/**
+ * TCP connections by outcome (FlowRecord.connectionOutcome), each counted once, on the final record
+ * of its flow (flowEndReason not activeTimeout), so over the connections that ended in the interval.
+ */
 export interface TcpOutcomes {
   /** FIN seen in both directions. */
   completed: number;
-  /** RST seen in either direction. */
-  reset: number;
-  /** SYN sent, nothing came back. */
-  unanswered: number;
-  /** Anything else (idle, mid-stream, half-closed). */
-  other: number;
+  /** The client (the side that sent the SYN) sent a RST. */
+  resetByClient: number;
+  /** The server sent a RST after its SYN/ACK. */
+  resetByServer: number;
+  /** The server answered the SYN with a RST. */
+  rejected: number;
+  /** SYN(s) sent, no SYN/ACK came. */
+  synUnanswered: number;
+  /** Answered, then silent until the idle timeout, without FIN or RST. */
+  idle: number;
+  /** Still open when forced out (end of input, stop, a full table). */
+  openAtEnd: number;
+  /** The first packet seen was not a SYN (started before the capture, or the SYN was missed). */
+  midStream: number;
+}
+
+/** Quantiles of a latency histogram (log buckets: a value is reported within ±9.1 % of a recorded one). */
+export interface LatencyQuantiles {
+  /** Samples recorded; p50Us/p95Us are null when 0. */
+  samples: number;
+  p50Us: number | null;
+  p95Us: number | null;
+}
+
+/** TCP timing and loss over the interval. */
+export interface TcpQuality {
+  /** Handshake RTT (SYN → SYN/ACK → ACK, both parts), one sample per connection whose handshake completed. */
+  handshakeRtt: LatencyQuantiles;
+  /** The server side part (the last SYN → SYN/ACK), one sample per connection that saw a SYN/ACK. */
+  handshakeServerRtt: LatencyQuantiles;
+  /** Server response time (request → first response packet); samples = request/response turns. */
+  serverResponse: LatencyQuantiles;
+  /** TCP packets, both directions, of every record (active-timeout parts too). */
+  packets: number;
+  /** Of those, retransmissions (both directions). */
+  retransmittedPackets: number;
+  /** retransmittedPackets / packets; null when packets is 0 or the service is not TCP. */
+  retransmissionRate: number | null;
 }
 
 /** `<root>summary`, on the summary schedule: the flow records exported since the previous summary. */
@@ -118,7 +153,11 @@ export interface SummaryPayload {
   /** The interval covered: [from, to) in ms since the epoch. */
   from: number;
   to: number;
-  totals: { records: number; connections: number; packets: number; octets: number; tcp: TcpOutcomes };
+  /**
+   * records: exported records (a TCP closing record, 0 packets, is not one); connections: final
+   * records, closing records included; tcp: outcomes of the TCP connections among them and TCP quality.
+   */
+  totals: { records: number; connections: number; packets: number; octets: number; tcp: TcpOutcomes & TcpQuality };
   /** Exact, by protocol number, sorted by octets. */
   protocols: { protocol: number; name: string; records: number; packets: number; octets: number }[];
   /** Hosts by octets sent plus received, and by flows they took part in. */
@@ -127,8 +166,11 @@ export interface SummaryPayload {
   conversations: { byOctets: (TopEntry & { a: string; b: string })[]; byFlows: (TopEntry & { a: string; b: string })[] };
   /** Server ports (protocol/port of the side that was connected to) by octets and by flows. */
   serverPorts: { byOctets: (TopEntry & { protocol: number; port: number })[]; byFlows: (TopEntry & { protocol: number; port: number })[] };
-  /** Services (server address:port/protocol) by connections, with their TCP outcomes. */
-  services: (TopEntry & { address: string; port: number; protocol: number; connections: number; octets: number } & TcpOutcomes)[];
+  /**
+   * Services (server address:port/protocol) by connections, with their TCP outcomes and quality
+   * (zero / null for other protocols). Everything but value/error counts while the service was listed.
+   */
+  services: (TopEntry & { address: string; port: number; protocol: number; connections: number; octets: number } & TcpOutcomes & TcpQuality)[];
   final: boolean;
 }
 

@@ -101,14 +101,35 @@ function summaryLines(s: SummaryPayload, width: number, maxServices: number): st
       `${formatCount(t.packets)} pkts`,
       formatBytes(t.octets),
     ]),
-    row('tcp', [`completed ${formatExact(t.tcp.completed)}`, `reset ${formatExact(t.tcp.reset)}`, `unanswered ${formatExact(t.tcp.unanswered)}`, `other ${formatExact(t.tcp.other)}`]),
+    row('tcp', [
+      `completed ${formatExact(t.tcp.completed)}`,
+      `reset ${formatExact(t.tcp.resetByClient)}+${formatExact(t.tcp.resetByServer)}`, // by client + by server
+      `rejected ${formatExact(t.tcp.rejected)}`,
+      `unanswered ${formatExact(t.tcp.synUnanswered)}`,
+      `idle ${formatExact(t.tcp.idle)}`,
+      `open ${formatExact(t.tcp.openAtEnd)}`,
+      `midstream ${formatExact(t.tcp.midStream)}`,
+    ]),
+    row('', [
+      `handshake ${formatQuantiles(t.tcp.handshakeRtt)}`,
+      `server ${formatQuantiles(t.tcp.handshakeServerRtt)}`,
+      `response ${formatQuantiles(t.tcp.serverResponse)}`,
+      `retrans ${formatPercent(t.tcp.retransmissionRate)}`,
+    ]),
   ];
   const services = s.services.slice(0, maxServices);
   const serviceColumn = Math.max(0, ...services.map((v) => serviceName(v).length));
   services.forEach((v, i) => {
-    const outcomes = v.protocol === 6 ? `  completed ${formatExact(v.completed)}  reset ${formatExact(v.reset)}  unanswered ${formatExact(v.unanswered)}` : '';
+    const tcp = v.protocol === 6;
+    const outcomes = tcp
+      ? `  completed ${formatExact(v.completed)}  reset ${formatSum(v.resetByClient, v.resetByServer)}  rejected ${formatExact(v.rejected)}`
+      : '';
     const text = `${serviceName(v).padEnd(serviceColumn)}  ${formatCount(v.connections).padStart(6)} conns  ${formatBytes(v.octets).padStart(9)}${outcomes}`;
     lines.push(row(i === 0 ? 'services' : '', [text]));
+    // The rest of a TCP service on a line of its own: handshake RTT and response time p50/p95.
+    if (tcp) {
+      lines.push(row('', [`  unanswered ${formatExact(v.synUnanswered)}`, `rtt ${formatQuantiles(v.handshakeRtt)}`, `resp ${formatQuantiles(v.serverResponse)}`, `retrans ${formatPercent(v.retransmissionRate)}`]));
+    }
   });
   // Talkers fill one line: as many as fit the width.
   const talkers = s.talkers.byOctets.map((v) => `${v.address} ${formatBytes(v.value)}`);
@@ -198,6 +219,33 @@ export function formatCount(count: unknown): string {
 function formatExact(count: unknown): string {
   const v = finite(count);
   return v === null ? '-' : String(v);
+}
+
+function formatSum(a: unknown, b: unknown): string {
+  const x = finite(a);
+  const y = finite(b);
+  return x === null || y === null ? '-' : String(x + y);
+}
+
+/** A latency in µs as '850µs', '12.3ms', '1.23s'; '-' when absent. */
+export function formatMicros(us: unknown): string {
+  const v = finite(us);
+  if (v === null) return '-';
+  if (v < 1000) return `${Math.round(v)}µs`;
+  if (v < 1_000_000) return `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)}ms`;
+  return `${(v / 1_000_000).toFixed(2)}s`;
+}
+
+/** p50/p95 of a LatencyQuantiles: '12.3ms/45.6ms'; '-' when there were no samples (or an older probe sent none). */
+function formatQuantiles(q: unknown): string {
+  if (typeof q !== 'object' || q === null) return '-';
+  const { p50Us, p95Us } = q as { p50Us?: unknown; p95Us?: unknown };
+  return finite(p50Us) === null ? '-' : `${formatMicros(p50Us)}/${formatMicros(p95Us)}`;
+}
+
+function formatPercent(rate: unknown): string {
+  const v = finite(rate);
+  return v === null ? '-' : `${(v * 100).toFixed(2)}%`;
 }
 
 function formatFixed(value: unknown, digits: number): string {

@@ -40,6 +40,16 @@ export class SpaceSavingSketch {
   }
 
   private used = 0;
+  private claimed = false;
+
+  /**
+   * Whether the last offer()/offerFrom() gave its key a slot (a free one, or the evicted minimum's):
+   * data a caller keeps per slot outside the sketch (e.g. histograms) must then be cleared, as the
+   * sketch zeroes its extra counters.
+   */
+  get lastOfferClaimed(): boolean {
+    return this.claimed;
+  }
 
   private readonly keys: Uint32Array;
   private readonly counts: Float64Array;
@@ -190,6 +200,7 @@ export class SpaceSavingSketch {
   private slotFor(key: Uint32Array): number {
     const hash = this.hashKey(key);
     const slot = this.find(key, hash);
+    this.claimed = slot === EMPTY;
     return slot === EMPTY ? this.claim(key, hash) : slot;
   }
 

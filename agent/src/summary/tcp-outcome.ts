@@ -1,39 +1,48 @@
 /**
- * What became of a connection, and which of its endpoints is the server, read from one flow
- * record's OR-ed TCP flags (tcpControlBits of each direction). Pure functions of the record;
- * used by TrafficSummary.
+ * What became of a TCP connection (the flow table's ConnectionOutcome, counted by the summary) and
+ * which endpoint of a record is the server. Pure functions of the record; used by TrafficSummary.
  */
-import { TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_ACK } from '../decode/tcp-flags.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import { TCP_FLAG_SYN, TCP_FLAG_ACK } from '../decode/tcp-flags.js';
+import { ConnectionOutcome, type FlowRecord } from '../flow/flow-record.js';
+import type { TcpOutcomes } from '../fleet/fleet-messages.js';
 
 const PROTO_TCP = 6;
 
-/** Outcome of a connection: an index into TrafficSummary's outcome counters. */
+/** Outcome counters of the summary, by index; the order of TCP_OUTCOME_NAMES. */
 export const TcpOutcome = {
   COMPLETED: 0,
-  RESET: 1,
-  UNANSWERED: 2,
-  OTHER: 3,
+  RESET_BY_CLIENT: 1,
+  RESET_BY_SERVER: 2,
+  REJECTED: 3,
+  SYN_UNANSWERED: 4,
+  IDLE: 5,
+  OPEN_AT_END: 6,
+  MID_STREAM: 7,
 } as const;
 export type TcpOutcome = (typeof TcpOutcome)[keyof typeof TcpOutcome];
+export const TCP_OUTCOME_COUNT = 8;
+/** The payload field of each TcpOutcome index. */
+export const TCP_OUTCOME_NAMES: readonly (keyof TcpOutcomes)[] = ['completed', 'resetByClient', 'resetByServer', 'rejected', 'synUnanswered', 'idle', 'openAtEnd', 'midStream'];
+
+/** TcpOutcome index of each ConnectionOutcome value (-1: NOT_TCP or unknown). */
+const OUTCOME_INDEX = new Int8Array(256).fill(-1);
+OUTCOME_INDEX[ConnectionOutcome.COMPLETED] = TcpOutcome.COMPLETED;
+OUTCOME_INDEX[ConnectionOutcome.RESET_BY_CLIENT] = TcpOutcome.RESET_BY_CLIENT;
+OUTCOME_INDEX[ConnectionOutcome.RESET_BY_SERVER] = TcpOutcome.RESET_BY_SERVER;
+OUTCOME_INDEX[ConnectionOutcome.REJECTED] = TcpOutcome.REJECTED;
+OUTCOME_INDEX[ConnectionOutcome.SYN_UNANSWERED] = TcpOutcome.SYN_UNANSWERED;
+OUTCOME_INDEX[ConnectionOutcome.IDLE] = TcpOutcome.IDLE;
+// On a final record "open at active timeout" means still open when forced out (end of input, stop, full table).
+OUTCOME_INDEX[ConnectionOutcome.OPEN_AT_ACTIVE_TIMEOUT] = TcpOutcome.OPEN_AT_END;
+OUTCOME_INDEX[ConnectionOutcome.MID_STREAM] = TcpOutcome.MID_STREAM;
 
 /**
- * Classifies the FINAL record of a TCP connection (protocol 6; the caller checks), in this order:
- * - reset: RST in either direction;
- * - unanswered: the forward direction sent SYN and nothing came back (reversePackets 0);
- * - completed: FIN in both directions;
- * - other: everything else (idle timeout, half-closed, mid-stream, forced end).
- * The flags are those of this record only: after an active timeout the final part of a long
- * connection carries no SYN, so it is completed, reset or other, never unanswered. On a tap that
- * sees one direction only, every connection that showed its SYN is unanswered.
+ * The outcome counter of a FINAL TCP record (the caller checks both), from the flow table's
+ * connectionOutcome; -1 when the record carries none (0: a record not made by the flow table's
+ * TCP tracking).
  */
-export function classifyTcpOutcome(rec: FlowRecord): TcpOutcome {
-  const forward = rec.tcpFlags;
-  const reverse = rec.reverseTcpFlags;
-  if (((forward | reverse) & TCP_FLAG_RST) !== 0) return TcpOutcome.RESET;
-  if ((forward & TCP_FLAG_SYN) !== 0 && rec.reversePackets === 0) return TcpOutcome.UNANSWERED;
-  if ((forward & reverse & TCP_FLAG_FIN) !== 0) return TcpOutcome.COMPLETED;
-  return TcpOutcome.OTHER;
+export function tcpOutcomeOf(rec: FlowRecord): number {
+  return OUTCOME_INDEX[rec.connectionOutcome & 0xff]!;
 }
 
 /** Which endpoint of a record is the server (the side that was connected to). */
@@ -44,7 +53,11 @@ export const ServerSide = {
 export type ServerSide = (typeof ServerSide)[keyof typeof ServerSide];
 
 /**
- * Heuristic, first rule that applies:
+ * First rule that applies:
+ * 0. TCP whose first packet was a bare SYN (connectionOutcome set, not MID_STREAM): the forward side
+ *    sent that SYN, so the destination is the server. This also holds for a closing record
+ *    (no packets, no flags) and for the parts after an active timeout, which carry no SYN.
+ * Heuristics, for records without that knowledge:
  * 1. TCP, forward flags SYN without ACK (the forward side only ever tried to open): destination.
  * 2. TCP, reverse flags SYN without ACK (the destination opened towards the source): source.
  * 3. TCP, SYN in the forward flags: destination. The forward direction is the one that sent the
@@ -56,6 +69,8 @@ export type ServerSide = (typeof ServerSide)[keyof typeof ServerSide];
  */
 export function serverSide(rec: FlowRecord): ServerSide {
   if (rec.protocol === PROTO_TCP) {
+    const outcome = rec.connectionOutcome;
+    if (outcome !== ConnectionOutcome.NOT_TCP && outcome !== ConnectionOutcome.MID_STREAM) return ServerSide.DESTINATION;
     const forward = rec.tcpFlags;
     const reverse = rec.reverseTcpFlags;
     if ((forward & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN) return ServerSide.DESTINATION;

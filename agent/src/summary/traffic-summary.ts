@@ -6,15 +6,25 @@
  *
  * Semantics (README "Fleet channel" → summary):
  * - A flow record holds both directions of a flow; it counts packets + reversePackets and
- *   octets + reverseOctets. totals.records counts records.
- * - A connection is a record whose flowEndReason is not activeTimeout (2): the last part of a flow
- *   (a long flow is exported in parts every active timeout, the earlier parts end with 2). One
- *   exception: an activeTimeout part of a TCP flow whose SYNs were never answered also ends its
- *   connection (the flow stays in the table until its idle timeout and its empty last part is
- *   never exported); should that flow later see packets, it counts again. Issue 7's per-flow
- *   connection state replaces this rule.
- *   totals.connections counts those; TCP outcomes (totals.tcp and per service) are counted on the
- *   final records of TCP flows only (see classifyTcpOutcome).
+ *   octets + reverseOctets. totals.records counts exported records.
+ * - A TCP closing record (no packets in either direction; see FlowTable.emitRecords) is not
+ *   exported: it only ends its connection (a TCP connection silent since its last active-timeout
+ *   part). It adds no record, packet or octet anywhere, and no flow to talkers, conversations or
+ *   server ports; it counts its connection, outcome and handshake RTT, as a final record does.
+ *   Any other record without packets is ignored.
+ * - A connection is counted once, on its final record: flowEndReason not activeTimeout (2). A long
+ *   flow is exported in parts every active timeout, the earlier parts end with 2.
+ *   totals.connections counts those; TCP outcomes (totals.tcp and per service) come from the final
+ *   record's connectionOutcome (see tcpOutcomeOf).
+ * - TCP quality (totals.tcp and per service): the handshake RTT (server + client part, both > 0)
+ *   and its server part (> 0) are one sample per connection, from its final record (every record
+ *   of a flow carries the same handshake values). Server response times come from every record:
+ *   a record carries only the count/sum/min/max of the turns in its span, so the histogram gets
+ *   the record's mean (sum / count) `count` times — an approximation: the quantiles are those of
+ *   per-record means, exact when every record holds one turn or turns of equal time, and pulled
+ *   towards the middle for connections with turns of very different times. Retransmitted packets
+ *   and packets (both directions) are summed over every TCP record.
+ *   Quantiles come from SlotHistograms: within ±9.1 % (+0.5 µs rounding) of a recorded value.
  * - protocols: exact, one entry per protocol number seen, sorted by octets (descending; ties by number).
  * - talkers: each record adds its octets and 1 flow to each of its two addresses (once when both
  *   are the same address). "Flows" counts records: a long flow counts once per exported part.
@@ -22,10 +32,12 @@
  * - serverPorts: (protocol, server port) of each record of a protocol with ports (TCP, UDP,
  *   UDP-Lite, SCTP, DCCP); the server is chosen by serverSide(). Same weights.
  * - services: (server address, server port, protocol), ranked by connections: each final record
- *   counts 1 connection and adds its octets and TCP outcome. A non-final part adds its octets only
- *   when its service is already listed; it never creates an entry, so long-lived flows cannot push
- *   out services that have connections. `connections`, `octets` and the outcomes are what was
- *   counted while the service was listed (lower bounds; connections = value − error).
+ *   counts 1 connection and adds its octets, packets, TCP outcome and quality. A non-final part
+ *   adds its octets, packets, retransmissions and response times only when its service is already
+ *   listed; it never creates an entry, so long-lived flows cannot push out services that have
+ *   connections. Everything but value/error is what was counted while the service was listed
+ *   (lower bounds; connections = value − error); a slot the sketch hands to a new service starts
+ *   with empty histograms.
  * - TopEntry.value is the sketch count: an upper bound of the true total, overstated by at most
  *   `error` (0 while fewer than `capacity` distinct keys were seen: the list is then exact). A
  *   key whose true total exceeds (the list's interval total) / capacity is always tracked, so it
@@ -34,13 +46,15 @@
  * - Protocols without ports (ICMP, GRE, ESP, ...) appear in protocols, talkers and conversations only.
  * - Addresses are text: IPv4 dotted quad, IPv6 RFC 5952 (compressed, lowercase).
  *
- * Memory: about 0.5 KB per unit of `capacity` (seven sketches), allocated once.
+ * Memory: about 0.5 KB per unit of `capacity` (seven sketches) plus 1.3 KB for the services'
+ * three latency histograms, allocated once (1024 → 1.8 MB).
  */
 import { FlowEndReason, type FlowRecord, type FlowRecordSink } from '../flow/flow-record.js';
-import type { SummaryPayload, TopEntry } from '../fleet/fleet-messages.js';
+import type { SummaryPayload, TcpOutcomes, TopEntry } from '../fleet/fleet-messages.js';
+import { addLatencies, latencyHistograms, type LatencyHistograms, quality } from './connection-latency.js';
 import { formatAddressWords } from './format-address.js';
 import { SpaceSavingSketch } from './space-saving-sketch.js';
-import { classifyTcpOutcome, serverSide, ServerSide, TcpOutcome } from './tcp-outcome.js';
+import { serverSide, ServerSide, TCP_OUTCOME_COUNT, TCP_OUTCOME_NAMES, tcpOutcomeOf } from './tcp-outcome.js';
 
 export type SummaryTake = Omit<SummaryPayload, 'schema' | 'probeId' | 'seq'>;
 
@@ -59,14 +73,24 @@ const PAIR_KEY_WORDS = 9;
 const PORT_KEY_WORDS = 1;
 /** Service: version << 24 | protocol << 16 | port, address[4]. */
 const SERVICE_KEY_WORDS = 5;
-/** Service extra counters: the four TcpOutcome indexes, then octets. */
-const SERVICE_OCTETS = 4;
-const SERVICE_EXTRAS = 5;
+/** Service extra counters: the TcpOutcome indexes, then octets, packets, retransmitted packets. */
+const SERVICE_OCTETS = TCP_OUTCOME_COUNT;
+const SERVICE_PACKETS = TCP_OUTCOME_COUNT + 1;
+const SERVICE_RETRANSMITTED = TCP_OUTCOME_COUNT + 2;
+const SERVICE_EXTRAS = TCP_OUTCOME_COUNT + 3;
 
 const TOTAL_RECORDS = 0;
 const TOTAL_CONNECTIONS = 1;
 const TOTAL_PACKETS = 2;
 const TOTAL_OCTETS = 3;
+const TOTAL_TCP_PACKETS = 4;
+const TOTAL_TCP_RETRANSMITTED = 5;
+const TOTAL_FIELDS = 6;
+
+/** Scratch doubles handed to sketches and histograms through memory (a double argument could be boxed); LATENCY_SCRATCH_INDEX is the latencies'. */
+const SCRATCH_OCTETS = 0;
+const SCRATCH_PACKETS = 1;
+
 /** Per protocol: records, packets, octets at protocol * 3 + offset. */
 const PROTOCOL_FIELDS = 3;
 
@@ -82,8 +106,11 @@ export function protocolName(protocol: number): string {
 export class TrafficSummary {
   readonly topN: number;
   readonly capacity: number;
-  private readonly totals = new Float64Array(4);
-  private readonly tcpOutcomes = new Float64Array(4);
+  private readonly totals = new Float64Array(TOTAL_FIELDS);
+  private readonly tcpOutcomes = new Float64Array(TCP_OUTCOME_COUNT);
+  private readonly totalLatency: LatencyHistograms = latencyHistograms(1);
+  /** One histogram slot per services sketch slot. */
+  private readonly serviceLatency: LatencyHistograms;
   private readonly protocols = new Float64Array(256 * PROTOCOL_FIELDS);
   private readonly talkersByOctets: SpaceSavingSketch;
   private readonly talkersByFlows: SpaceSavingSketch;
@@ -97,8 +124,7 @@ export class TrafficSummary {
   private readonly pairKey = new Uint32Array(PAIR_KEY_WORDS);
   private readonly portKey = new Uint32Array(PORT_KEY_WORDS);
   private readonly serviceKey = new Uint32Array(SERVICE_KEY_WORDS);
-  /** The record's octets, handed to the sketches through memory: a double argument could be boxed. */
-  private readonly octetsScratch = new Float64Array(1);
+  private readonly scratch = new Float64Array(3);
 
   constructor(options: TrafficSummaryOptions) {
     const { topN, capacity } = options;
@@ -115,75 +141,106 @@ export class TrafficSummary {
     this.serverPortsByOctets = new SpaceSavingSketch(PORT_KEY_WORDS, capacity);
     this.serverPortsByFlows = new SpaceSavingSketch(PORT_KEY_WORDS, capacity);
     this.services = new SpaceSavingSketch(SERVICE_KEY_WORDS, capacity, SERVICE_EXTRAS);
+    this.serviceLatency = latencyHistograms(capacity);
   }
 
-  /** Counts one exported flow record; `rec` is borrowed. Allocates nothing. */
+  /** Counts one exported flow record (or TCP closing record); `rec` is borrowed. Allocates nothing. */
   add(rec: FlowRecord): void {
     const protocol = rec.protocol & 0xff;
+    const tcp = protocol === PROTO_TCP;
     const version = rec.ipVersion === 6 ? 6 : 4;
     const packets = rec.packets + rec.reversePackets;
     const octets = rec.octets + rec.reverseOctets;
-    // An active-timeout part whose SYNs were never answered ends its connection too: the flow
-    // table keeps such a flow until its idle timeout, and its empty last part is never exported.
-    const final = rec.endReason !== FlowEndReason.ACTIVE_TIMEOUT || (protocol === PROTO_TCP && classifyTcpOutcome(rec) === TcpOutcome.UNANSWERED);
-    const weights = this.octetsScratch;
-    weights[0] = octets;
+    // A record without packets is a TCP closing record: it ends its connection, nothing more.
+    const closing = packets === 0;
+    if (closing && !tcp) return;
+    const final = rec.endReason !== FlowEndReason.ACTIVE_TIMEOUT;
+    const scratch = this.scratch;
+    scratch[SCRATCH_OCTETS] = octets;
+    scratch[SCRATCH_PACKETS] = packets;
     const totals = this.totals;
-    totals[TOTAL_RECORDS] = totals[TOTAL_RECORDS]! + 1;
-    totals[TOTAL_PACKETS] = totals[TOTAL_PACKETS]! + packets;
-    totals[TOTAL_OCTETS] = totals[TOTAL_OCTETS]! + octets;
-    const base = protocol * PROTOCOL_FIELDS;
-    this.protocols[base] = this.protocols[base]! + 1;
-    this.protocols[base + 1] = this.protocols[base + 1]! + packets;
-    this.protocols[base + 2] = this.protocols[base + 2]! + octets;
+    if (!closing) {
+      totals[TOTAL_RECORDS] = totals[TOTAL_RECORDS]! + 1;
+      totals[TOTAL_PACKETS] = totals[TOTAL_PACKETS]! + packets;
+      totals[TOTAL_OCTETS] = totals[TOTAL_OCTETS]! + octets;
+      const base = protocol * PROTOCOL_FIELDS;
+      this.protocols[base] = this.protocols[base]! + 1;
+      this.protocols[base + 1] = this.protocols[base + 1]! + packets;
+      this.protocols[base + 2] = this.protocols[base + 2]! + octets;
+    }
     let outcome = -1;
-    if (final) {
-      totals[TOTAL_CONNECTIONS] = totals[TOTAL_CONNECTIONS]! + 1;
-      if (protocol === PROTO_TCP) {
-        outcome = classifyTcpOutcome(rec);
-        this.tcpOutcomes[outcome] = this.tcpOutcomes[outcome]! + 1;
+    let retransmitted = 0;
+    if (final) totals[TOTAL_CONNECTIONS] = totals[TOTAL_CONNECTIONS]! + 1;
+    if (tcp) {
+      if (final) {
+        outcome = tcpOutcomeOf(rec);
+        if (outcome >= 0) this.tcpOutcomes[outcome] = this.tcpOutcomes[outcome]! + 1;
       }
+      retransmitted = rec.retransmittedPackets + rec.reverseRetransmittedPackets;
+      totals[TOTAL_TCP_PACKETS] = totals[TOTAL_TCP_PACKETS]! + packets;
+      totals[TOTAL_TCP_RETRANSMITTED] = totals[TOTAL_TCP_RETRANSMITTED]! + retransmitted;
+      addLatencies(this.totalLatency, 0, rec, final, scratch);
     }
 
     const words = version === 6 ? 4 : 1;
     const src = rec.srcAddr;
     const dst = rec.dstAddr;
-    let order = 0; // src compared with dst, word by word
-    for (let i = 0; i < words && order === 0; i++) order = src[i]! < dst[i]! ? -1 : src[i]! > dst[i]! ? 1 : 0;
+    if (!closing) {
+      let order = 0; // src compared with dst, word by word
+      for (let i = 0; i < words && order === 0; i++) order = src[i]! < dst[i]! ? -1 : src[i]! > dst[i]! ? 1 : 0;
 
-    const hostKey = this.hostKey;
-    hostKey[0] = version;
-    fillAddress(hostKey, 1, src, words);
-    this.talkersByOctets.offerFrom(hostKey, weights, 0);
-    this.talkersByFlows.offer(hostKey, 1);
-    if (order !== 0) {
-      fillAddress(hostKey, 1, dst, words);
-      this.talkersByOctets.offerFrom(hostKey, weights, 0);
+      const hostKey = this.hostKey;
+      hostKey[0] = version;
+      fillAddress(hostKey, 1, src, words);
+      this.talkersByOctets.offerFrom(hostKey, scratch, SCRATCH_OCTETS);
       this.talkersByFlows.offer(hostKey, 1);
-    }
+      if (order !== 0) {
+        fillAddress(hostKey, 1, dst, words);
+        this.talkersByOctets.offerFrom(hostKey, scratch, SCRATCH_OCTETS);
+        this.talkersByFlows.offer(hostKey, 1);
+      }
 
-    const pairKey = this.pairKey;
-    pairKey[0] = version;
-    fillAddress(pairKey, 1, order <= 0 ? src : dst, words);
-    fillAddress(pairKey, 5, order <= 0 ? dst : src, words);
-    this.conversationsByOctets.offerFrom(pairKey, weights, 0);
-    this.conversationsByFlows.offer(pairKey, 1);
+      const pairKey = this.pairKey;
+      pairKey[0] = version;
+      fillAddress(pairKey, 1, order <= 0 ? src : dst, words);
+      fillAddress(pairKey, 5, order <= 0 ? dst : src, words);
+      this.conversationsByOctets.offerFrom(pairKey, scratch, SCRATCH_OCTETS);
+      this.conversationsByFlows.offer(pairKey, 1);
+    }
 
     if (HAS_PORTS[protocol] === 0) return;
     const serverIsSource = serverSide(rec) === ServerSide.SOURCE;
     const port = serverIsSource ? rec.srcPort : rec.dstPort;
-    this.portKey[0] = (protocol << 16) | (port & 0xffff);
-    this.serverPortsByOctets.offerFrom(this.portKey, weights, 0);
-    this.serverPortsByFlows.offer(this.portKey, 1);
+    if (!closing) {
+      this.portKey[0] = (protocol << 16) | (port & 0xffff);
+      this.serverPortsByOctets.offerFrom(this.portKey, scratch, SCRATCH_OCTETS);
+      this.serverPortsByFlows.offer(this.portKey, 1);
+    }
 
     const serviceKey = this.serviceKey;
     fillAddress(serviceKey, 1, serverIsSource ? src : dst, words);
     serviceKey[0] = (version << 24) | (protocol << 16) | (port & 0xffff);
     const services = this.services;
-    const slot = final ? services.offer(serviceKey, 1) : services.lookup(serviceKey);
-    if (slot < 0) return;
-    services.extraFrom(slot, SERVICE_OCTETS, weights, 0);
+    const latency = this.serviceLatency;
+    let slot: number;
+    if (final) {
+      slot = services.offer(serviceKey, 1);
+      if (services.lastOfferClaimed) {
+        // A new service in this slot (free, or evicted): its histograms start empty, like its extras.
+        latency.handshakeRtt.clearSlot(slot);
+        latency.handshakeServerRtt.clearSlot(slot);
+        latency.serverResponse.clearSlot(slot);
+      }
+    } else {
+      slot = services.lookup(serviceKey);
+      if (slot < 0) return;
+    }
+    services.extraFrom(slot, SERVICE_OCTETS, scratch, SCRATCH_OCTETS);
+    services.extraFrom(slot, SERVICE_PACKETS, scratch, SCRATCH_PACKETS);
+    if (!tcp) return;
+    services.extra(slot, SERVICE_RETRANSMITTED, retransmitted);
     if (outcome >= 0) services.extra(slot, outcome, 1);
+    addLatencies(latency, slot, rec, final, scratch);
   }
 
   /**
@@ -201,7 +258,10 @@ export class TrafficSummary {
         connections: t[TOTAL_CONNECTIONS]!,
         packets: t[TOTAL_PACKETS]!,
         octets: t[TOTAL_OCTETS]!,
-        tcp: outcomes(o[TcpOutcome.COMPLETED]!, o[TcpOutcome.RESET]!, o[TcpOutcome.UNANSWERED]!, o[TcpOutcome.OTHER]!),
+        tcp: {
+          ...outcomes((index) => o[index]!),
+          ...quality(this.totalLatency, 0, t[TOTAL_TCP_PACKETS]!, t[TOTAL_TCP_RETRANSMITTED]!, true),
+        },
       },
       protocols: this.protocolList(),
       talkers: { byOctets: this.hostList(this.talkersByOctets), byFlows: this.hostList(this.talkersByFlows) },
@@ -217,6 +277,10 @@ export class TrafficSummary {
   private reset(): void {
     this.totals.fill(0);
     this.tcpOutcomes.fill(0);
+    this.totalLatency.handshakeRtt.clear();
+    this.totalLatency.handshakeServerRtt.clear();
+    this.totalLatency.serverResponse.clear();
+    // The services' histograms are cleared slot by slot as the sketch hands slots out again.
     this.protocols.fill(0);
     this.talkersByOctets.clear();
     this.talkersByFlows.clear();
@@ -270,20 +334,17 @@ export class TrafficSummary {
       const word = sketch.keyOf(slot, key)[0]!;
       const value = sketch.count(slot);
       const error = sketch.error(slot);
+      const protocol = (word >>> 16) & 0xff;
       return {
         address: formatAddressWords(word >>> 24, key, 1),
         port: word & 0xffff,
-        protocol: (word >>> 16) & 0xff,
+        protocol,
         value,
         error,
         connections: value - error,
         octets: sketch.extraCount(slot, SERVICE_OCTETS),
-        ...outcomes(
-          sketch.extraCount(slot, TcpOutcome.COMPLETED),
-          sketch.extraCount(slot, TcpOutcome.RESET),
-          sketch.extraCount(slot, TcpOutcome.UNANSWERED),
-          sketch.extraCount(slot, TcpOutcome.OTHER),
-        ),
+        ...outcomes((index) => sketch.extraCount(slot, index)),
+        ...quality(this.serviceLatency, slot, sketch.extraCount(slot, SERVICE_PACKETS), sketch.extraCount(slot, SERVICE_RETRANSMITTED), protocol === PROTO_TCP),
       };
     });
   }
@@ -294,8 +355,10 @@ function fillAddress(key: Uint32Array, at: number, address: Uint32Array, words: 
   for (let i = 0; i < 4; i++) key[at + i] = i < words ? address[i]! : 0;
 }
 
-function outcomes(completed: number, reset: number, unanswered: number, other: number): SummaryTake['totals']['tcp'] {
-  return { completed, reset, unanswered, other };
+function outcomes(count: (index: number) => number): TcpOutcomes {
+  const result = {} as TcpOutcomes;
+  TCP_OUTCOME_NAMES.forEach((name, index) => (result[name] = count(index)));
+  return result;
 }
 
 /** Passes every record to the summary, then on to `next` (the export pipeline's sink). */

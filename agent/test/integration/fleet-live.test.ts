@@ -44,8 +44,9 @@ interface Service {
   error: number;
   connections: number;
   completed: number;
-  reset: number;
-  unanswered: number;
+  resetByServer: number;
+  rejected: number;
+  synUnanswered: number;
 }
 
 interface Summary {
@@ -174,18 +175,17 @@ describe('MQTT fleet channel on a live capture', { skip: SKIP }, () => {
       const summedOctets = sum(summaries.map((s) => s.totals.octets));
       assert.deepEqual([summedPackets, summedOctets], [final.traffic.meteredPackets, final.traffic.octets], 'summaries add up to the metered totals');
 
-      type Outcomes = { connections: number; completed: number; reset: number; unanswered: number };
+      type Outcomes = { connections: number; completed: number; resetByServer: number; rejected: number; synUnanswered: number };
       const serviceTotals = (address: string): Outcomes & { entries: number } => {
         const entries = summaries.flatMap((s) => s.services).filter((s) => s.address === address && s.port === 443 && s.protocol === 6);
         for (const e of entries) assert.equal(e.error, 0, `exact counts for ${address}:443`);
         const add = (key: keyof Outcomes) => sum(entries.map((e) => e[key]));
-        return { entries: entries.length, connections: add('connections'), completed: add('completed'), reset: add('reset'), unanswered: add('unanswered') };
+        return { entries: entries.length, connections: add('connections'), completed: add('completed'), resetByServer: add('resetByServer'), rejected: add('rejected'), synUnanswered: add('synUnanswered') };
       };
       const generated = (ipVersion: 4 | 6): Outcomes => {
         const mine = sessions.filter((s) => s.ipVersion === ipVersion);
         const count = (outcome: string) => mine.filter((s) => s.outcome === outcome).length;
-        // Rejected SYNs (answered by RST) count as resets.
-        return { connections: mine.length, completed: count('completed'), reset: count('reset_by_server') + count('rejected'), unanswered: count('syn_unanswered') };
+        return { connections: mine.length, completed: count('completed'), resetByServer: count('reset_by_server'), rejected: count('rejected'), synUnanswered: count('syn_unanswered') };
       };
 
       const lossless = port.kernelDropped === 0 && port.unseenEstimate === 0 && runSummary.ringDropped === 0;

@@ -72,20 +72,29 @@ describe('MQTT fleet channel', { skip: SKIP }, () => {
       }));
       assert.equal(health.flows.created, connections.size);
 
-      type Service = { address: string; port: number; protocol: number; connections: number; completed: number; reset: number; unanswered: number };
+      type Service = { address: string; port: number; protocol: number; connections: number; completed: number; resetByClient: number; resetByServer: number; rejected: number; synUnanswered: number; handshakeRtt: { samples: number } };
       const summaries = byTopic('summary').map((m) => m.value as { totals: { packets: number; octets: number; tcp: Record<string, number> }; services: Service[]; final: boolean });
       assert.equal(summaries.at(-1)!.final, true);
       assert.equal(sum(summaries.map((s) => s.totals.packets)), packets);
       assert.equal(sum(summaries.map((s) => s.totals.octets)), octets);
-      // Per service, the TCP outcomes equal what the generator wrote (rejected SYNs count as resets).
+      // Per service, the TCP outcomes equal what the generator wrote; one handshake RTT per answered session.
       for (const [address, ipVersion] of [['192.0.2.10', 4], ['2001:db8::10', 6]] as const) {
         const mine = sessions.filter((s) => s.ipVersion === ipVersion);
         const count = (outcome: string) => mine.filter((s) => s.outcome === outcome).length;
         const service = summaries.flatMap((s) => s.services).filter((s) => s.address === address && s.port === 443 && s.protocol === 6);
         assert.equal(service.length, 1, `one entry for ${address}:443`);
+        const s = service[0]!;
         assert.deepEqual(
-          { connections: service[0]!.connections, completed: service[0]!.completed, reset: service[0]!.reset, unanswered: service[0]!.unanswered },
-          { connections: mine.length, completed: count('completed'), reset: count('reset_by_server') + count('rejected'), unanswered: count('syn_unanswered') },
+          { connections: s.connections, completed: s.completed, resetByClient: s.resetByClient, resetByServer: s.resetByServer, rejected: s.rejected, synUnanswered: s.synUnanswered, rttSamples: s.handshakeRtt.samples },
+          {
+            connections: mine.length,
+            completed: count('completed'),
+            resetByClient: 0,
+            resetByServer: count('reset_by_server'),
+            rejected: count('rejected'),
+            synUnanswered: count('syn_unanswered'),
+            rttSamples: count('completed') + count('reset_by_server'),
+          },
         );
       }
       await observer.close();

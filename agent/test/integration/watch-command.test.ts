@@ -115,7 +115,7 @@ describe('tapflow watch (real Mosquitto)', { skip }, () => {
     assert.match(run.stdout, /^2 probes: 1 online, 1 offline, 0 stale/);
     assert.match(run.stdout, /^edge-a {2}ONLINE {3}since .*v0\.5\.0 {2}run eth1,eth2/m);
     assert.match(run.stdout, /^edge-b {2}OFFLINE {2}since .*connection lost\)/m);
-    for (const figure of ['12.3 Mb/s', '45.0 kpps', '4.2 Mb/s', 'completed 300  reset 12  unanswered 5', '10.0.0.5:443/tcp']) {
+    for (const figure of ['12.3 Mb/s', '45.0 kpps', '4.2 Mb/s', 'completed 300  reset 4+8  rejected 3  unanswered 5', '10.0.0.5:443/tcp']) {
       assert.ok(run.stdout.includes(figure), `missing '${figure}' in:\n${run.stdout}`);
     }
   });

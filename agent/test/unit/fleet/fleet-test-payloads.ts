@@ -2,7 +2,7 @@
  * Hand-built fleet payloads of the documented types (fleet-messages.ts), complete and typed, so a
  * contract change breaks the build here. Each figure is distinct, so a test can tell them apart.
  */
-import type { HealthPayload, StatusPayload, SummaryPayload } from '../../../src/fleet/fleet-messages.js';
+import type { HealthPayload, StatusPayload, SummaryPayload, TcpQuality } from '../../../src/fleet/fleet-messages.js';
 
 export const GIB = 1024 ** 3;
 export const MIB = 1024 ** 2;
@@ -81,6 +81,18 @@ export function healthPayload(probeId: string, atMs: number, overrides: Partial<
   };
 }
 
+/** TCP timing of a summary entry: handshake 12.3 ms / 45.6 ms, server part 850 µs / 2.10 ms, responses 120 ms / 1.50 s. */
+function tcpQuality(packets: number, retransmittedPackets: number): TcpQuality {
+  return {
+    handshakeRtt: { samples: 300, p50Us: 12_300, p95Us: 45_600 },
+    handshakeServerRtt: { samples: 310, p50Us: 850, p95Us: 2_100 },
+    serverResponse: { samples: 700, p50Us: 120_000, p95Us: 1_500_000 },
+    packets,
+    retransmittedPackets,
+    retransmissionRate: retransmittedPackets / packets,
+  };
+}
+
 export function summaryPayload(probeId: string, toMs: number, overrides: Partial<SummaryPayload> = {}): SummaryPayload {
   return {
     schema: 'tapflow.summary/1',
@@ -88,7 +100,16 @@ export function summaryPayload(probeId: string, toMs: number, overrides: Partial
     seq: 7,
     from: toMs - 60_000,
     to: toMs,
-    totals: { records: 1_234, connections: 345, packets: 12_345, octets: 45.6 * MIB, tcp: { completed: 300, reset: 12, unanswered: 5, other: 28 } },
+    totals: {
+      records: 1_234,
+      connections: 345,
+      packets: 12_345,
+      octets: 45.6 * MIB,
+      tcp: {
+        ...{ completed: 300, resetByClient: 4, resetByServer: 8, rejected: 3, synUnanswered: 5, idle: 20, openAtEnd: 2, midStream: 6 },
+        ...tcpQuality(12_000, 150),
+      },
+    },
     protocols: [{ protocol: 6, name: 'tcp', records: 1_000, packets: 12_000, octets: 45 * MIB }],
     talkers: {
       byOctets: [
@@ -100,8 +121,21 @@ export function summaryPayload(probeId: string, toMs: number, overrides: Partial
     conversations: { byOctets: [], byFlows: [] },
     serverPorts: { byOctets: [], byFlows: [] },
     services: [
-      { address: '10.0.0.5', port: 443, protocol: 6, connections: 120, octets: 20 * MIB, completed: 100, reset: 9, unanswered: 2, other: 9, value: 120, error: 0 },
-      { address: '10.0.0.53', port: 53, protocol: 17, connections: 80, octets: 64 * 1024, completed: 0, reset: 0, unanswered: 0, other: 80, value: 80, error: 0 },
+      {
+        ...{ address: '10.0.0.5', port: 443, protocol: 6, connections: 120, octets: 20 * MIB, value: 120, error: 0 },
+        ...{ completed: 100, resetByClient: 3, resetByServer: 6, rejected: 1, synUnanswered: 2, idle: 5, openAtEnd: 1, midStream: 2 },
+        ...tcpQuality(9_000, 90),
+      },
+      {
+        ...{ address: '10.0.0.53', port: 53, protocol: 17, connections: 80, octets: 64 * 1024, value: 80, error: 0 },
+        ...{ completed: 0, resetByClient: 0, resetByServer: 0, rejected: 0, synUnanswered: 0, idle: 0, openAtEnd: 0, midStream: 0 },
+        handshakeRtt: { samples: 0, p50Us: null, p95Us: null },
+        handshakeServerRtt: { samples: 0, p50Us: null, p95Us: null },
+        serverResponse: { samples: 0, p50Us: null, p95Us: null },
+        packets: 160,
+        retransmittedPackets: 0,
+        retransmissionRate: null,
+      },
     ],
     final: false,
     ...overrides,

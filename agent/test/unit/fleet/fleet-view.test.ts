@@ -190,10 +190,11 @@ describe('renderFleetView', () => {
   });
 
   it('shows the summary: totals, TCP outcomes, services with outcomes, top talkers', () => {
-    for (const expected of ['12:00:00Z (1m 00s)', '1234 records', '345 conns', '12.3 k pkts', '45.6 MiB', 'completed 300  reset 12  unanswered 5  other 28', '10.0.0.5 12.3 MiB  2001:db8::7 4.5 MiB']) {
+    for (const expected of ['12:00:00Z (1m 00s)', '1234 records', '345 conns', '12.3 k pkts', '45.6 MiB', 'completed 300  reset 4+8  rejected 3  unanswered 5  idle 20  open 2  midstream 6',
+      'handshake 12.3ms/45.6ms  server 850µs/2.10ms  response 120.0ms/1.50s  retrans 1.25%', '10.0.0.5 12.3 MiB  2001:db8::7 4.5 MiB']) {
       assert.ok(text.includes(expected), `missing '${expected}' in:\n${text}`);
     }
-    assert.match(text, /services 10\.0\.0\.5:443\/tcp +120 conns +20\.0 MiB {2}completed 100 {2}reset 9 {2}unanswered 2/);
+    assert.match(text, /services 10\.0\.0\.5:443\/tcp +120 conns +20\.0 MiB {2}completed 100 {2}reset 9 {2}rejected 1\n +unanswered 2 {2}rtt 12\.3ms\/45\.6ms {2}resp 120\.0ms\/1\.50s {2}retrans 1\.00%\n/);
     const udp = text.split('\n').find((line) => line.includes('10.0.0.53:53/udp'));
     assert.ok(udp !== undefined && /80 conns +64\.0 KiB$/.test(udp), `UDP service without TCP outcomes: ${udp}`);
   });

@@ -3,7 +3,9 @@
  * warm-up, 1M calls trigger no garbage collection and leave the young generation, where every
  * short-lived object starts, practically untouched (same method as export-allocation.test.ts).
  * The summary runs with a small capacity so nearly every record evicts (the slowest path), and
- * the records include counters above 2^31 (doubles, which boxing would show).
+ * the records include counters above 2^31 (doubles, which boxing would show) and TCP connection
+ * fields: every outcome, handshake RTTs, response turns (fractional means), retransmissions, and
+ * closing records (no packets).
  * Run with --expose-gc (the test runner does).
  */
 import { test } from 'node:test';
@@ -21,16 +23,27 @@ test('TrafficSummary.add: 1M records, no GC, young generation grows < 64 KiB', {
   const pool = Array.from({ length: 4096 }, () => {
     const rec = fillFlowRecord(new FlowRecord(), next());
     if (rec.octets % 7 === 0) rec.reverseOctets += 3_000_000_000; // beyond int32: a double
+    if (rec.serverResponseCount > 0 && rec.octets % 5 === 0) rec.serverResponseSumUs += 3_000_000_000; // a big, fractional mean
+    if (rec.handshakeClientRttUs > 0 && rec.octets % 3 === 0) rec.handshakeClientRttUs = 4_000_000_000; // near the uint32 limit
     return rec;
   });
   assert.ok(pool.some((rec) => rec.octets + rec.reverseOctets > 2 ** 31));
   assert.ok(pool.some((rec) => rec.ipVersion === 6) && pool.some((rec) => rec.endReason === 2));
-  const calls = await assertNoAllocation(t, (count) => {
-    for (let i = 0; i < count; i++) summary.add(pool[i & 4095]!);
+  assert.ok(pool.some((rec) => rec.serverResponseSumUs > 2 ** 31) && pool.some((rec) => rec.handshakeClientRttUs > 2 ** 31));
+  assert.ok(pool.some((rec) => rec.retransmittedPackets > 0) && pool.some((rec) => rec.connectionOutcome !== 0));
+  const exportedFlags = Uint8Array.from(pool, (rec) => (rec.packets + rec.reversePackets > 0 ? 1 : 0));
+  assert.ok(exportedFlags.includes(0), 'closing records in the pool');
+  let exported = 0;
+  await assertNoAllocation(t, (count) => {
+    for (let i = 0; i < count; i++) {
+      summary.add(pool[i & 4095]!);
+      exported += exportedFlags[i & 4095]!;
+    }
   });
   // It did count (and the measured runs were real work).
   const taken = summary.take(0, 1, false);
-  assert.equal(taken.totals.records, calls);
+  assert.equal(taken.totals.records, exported);
+  assert.ok(taken.totals.tcp.handshakeRtt.samples > 0 && taken.totals.tcp.serverResponse.samples > 0);
   assert.equal(taken.talkers.byOctets.length, 10);
 });
 

@@ -4,7 +4,8 @@
  * and the record's flags and direction are then built to match, so a test can compare the summary
  * with what the generator knows rather than with the summary's own reading of the record.
  */
-import { FlowEndReason, FlowRecord } from '../../../src/flow/flow-record.js';
+import { ConnectionOutcome, FlowEndReason, FlowRecord } from '../../../src/flow/flow-record.js';
+import type { TcpOutcomes } from '../../../src/fleet/fleet-messages.js';
 import { ipv4Text, ipv6Text, seededRandom } from '../export/export-test-kit.js';
 
 export { seededRandom };
@@ -39,7 +40,23 @@ export interface Host {
   text: string;
 }
 
-export type Outcome = 'completed' | 'reset' | 'unanswered' | 'other';
+export type Outcome = keyof TcpOutcomes;
+export const OUTCOMES: readonly Outcome[] = ['completed', 'resetByClient', 'resetByServer', 'rejected', 'synUnanswered', 'idle', 'openAtEnd', 'midStream'];
+/** The flow table's ConnectionOutcome for each summary outcome (on a final record). */
+const CONNECTION_OUTCOME_OF: Record<Outcome, number> = {
+  completed: ConnectionOutcome.COMPLETED,
+  resetByClient: ConnectionOutcome.RESET_BY_CLIENT,
+  resetByServer: ConnectionOutcome.RESET_BY_SERVER,
+  rejected: ConnectionOutcome.REJECTED,
+  synUnanswered: ConnectionOutcome.SYN_UNANSWERED,
+  idle: ConnectionOutcome.IDLE,
+  openAtEnd: ConnectionOutcome.OPEN_AT_ACTIVE_TIMEOUT,
+  midStream: ConnectionOutcome.MID_STREAM,
+};
+
+export function emptyOutcomes(): Record<Outcome, number> {
+  return { completed: 0, resetByClient: 0, resetByServer: 0, rejected: 0, synUnanswered: 0, idle: 0, openAtEnd: 0, midStream: 0 };
+}
 
 /** One generated record and what the generator knows about it. */
 export interface GeneratedFlow {
@@ -62,6 +79,16 @@ export interface GeneratedFlow {
   outcome: Outcome | null;
   final: boolean;
   hasPorts: boolean;
+  /** A TCP closing record: final, no packets in either direction (not an exported record). */
+  closing: boolean;
+  // TCP connection fields, as the flow table fills them (0 for other protocols).
+  connectionOutcome: number;
+  handshakeServerRttUs: number;
+  handshakeClientRttUs: number;
+  serverResponseCount: number;
+  serverResponseSumUs: number;
+  retransmittedPackets: number;
+  reverseRetransmittedPackets: number;
 }
 
 function makeHost(version: 4 | 6, random: () => number): Host {
@@ -132,84 +159,82 @@ export function flowGenerator(options: GeneratorOptions): () => GeneratedFlow {
       outcome: null,
       final,
       hasPorts,
+      closing: false,
+      connectionOutcome: 0,
+      handshakeServerRttUs: 0,
+      handshakeClientRttUs: 0,
+      serverResponseCount: 0,
+      serverResponseSumUs: 0,
+      retransmittedPackets: 0,
+      reverseRetransmittedPackets: 0,
     };
     if (protocol === 6) shapeTcp(flow, random);
-    flow.octets = flow.packets * (40 + int(1460)) + (random() < 0.01 ? 10_000_000_000 : 0);
+    flow.octets = flow.packets === 0 ? 0 : flow.packets * (40 + int(1460)) + (random() < 0.01 ? 10_000_000_000 : 0);
     flow.reverseOctets = flow.reversePackets === 0 ? 0 : flow.reversePackets * (40 + int(1460));
     return flow;
   };
 }
 
-/** Picks what happened to a TCP flow and sets flags/direction/reverse packets to match it. */
+/**
+ * Picks what happened to a TCP connection, then sets what the flow table would put in the record:
+ * connectionOutcome, flags and direction to match (the client sent the first SYN, so it is the
+ * forward side unless mid-stream), handshake RTT halves (same in every part), response turns and
+ * retransmissions of this record's span. About 8 % of final records are closing records.
+ */
 function shapeTcp(flow: GeneratedFlow, random: () => number): void {
-  const variant = Math.floor(random() * 3);
+  const int = (below: number) => Math.floor(random() * below);
   const handshake = () => {
     flow.forwardIsClient = true; // the client's SYN was the flow's first packet
-    if (flow.reversePackets === 0) flow.reversePackets = 1;
+    flow.handshakeServerRttUs = 50 + int(200_000);
+    flow.handshakeClientRttUs = random() < 0.1 ? 0 : 20 + int(100_000); // 0: the client reset before its ACK
   };
-  if (!flow.final) {
-    if (variant === 0) {
-      handshake();
-      flow.tcpFlags = SYN | ACK | PSH;
-      flow.reverseTcpFlags = SYN | ACK | PSH;
-    } else {
-      flow.tcpFlags = ACK | PSH; // a middle part: no SYN, the ports tell
-      flow.reverseTcpFlags = flow.reversePackets === 0 ? 0 : ACK;
-    }
-    return;
-  }
-  const outcomes: Outcome[] = ['completed', 'reset', 'unanswered', 'other'];
-  const outcome = outcomes[Math.floor(random() * 4)]!;
-  flow.outcome = outcome;
+  const outcome: Outcome = flow.final ? OUTCOMES[int(OUTCOMES.length)]! : random() < 0.15 ? 'midStream' : 'openAtEnd';
+  if (flow.final) flow.outcome = outcome;
+  flow.connectionOutcome = CONNECTION_OUTCOME_OF[outcome];
+  if (!flow.final && outcome !== 'midStream' && random() < 0.3) flow.connectionOutcome = CONNECTION_OUTCOME_OF[(['completed', 'resetByServer', 'resetByClient'] as const)[int(3)]!]; // decided early
   switch (outcome) {
-    case 'unanswered':
+    case 'synUnanswered':
       flow.forwardIsClient = true;
       flow.tcpFlags = random() < 0.5 ? SYN : SYN | 0xc0; // ECN-setup SYN has ECE|CWR
       flow.reversePackets = 0;
       flow.reverseTcpFlags = 0;
-      return;
-    case 'reset':
-      if (variant === 0) {
-        handshake(); // refused: SYN answered by RST|ACK
-        flow.tcpFlags = SYN;
-        flow.reverseTcpFlags = RST | ACK;
-      } else if (variant === 1) {
-        handshake();
-        flow.tcpFlags = SYN | ACK | PSH | RST;
-        flow.reverseTcpFlags = SYN | ACK | PSH;
-      } else {
-        flow.tcpFlags = ACK | PSH;
-        flow.reverseTcpFlags = flow.reversePackets === 0 ? 0 : ACK | RST;
-        if (flow.reversePackets === 0) flow.tcpFlags |= RST;
-      }
-      return;
-    case 'completed':
+      break;
+    case 'rejected':
+      flow.forwardIsClient = true;
+      flow.tcpFlags = SYN;
+      flow.reversePackets = 1;
+      flow.reverseTcpFlags = RST | ACK;
+      break;
+    case 'midStream':
+      // No SYN seen: the ports tell the server (forwardIsClient stays as drawn).
+      flow.tcpFlags = ACK | PSH | (flow.final && random() < 0.5 ? FIN : 0);
+      flow.reverseTcpFlags = flow.reversePackets === 0 ? 0 : ACK;
+      break;
+    default:
+      handshake();
       if (flow.reversePackets === 0) flow.reversePackets = 1;
-      if (variant === 0) {
-        handshake();
-        flow.tcpFlags = SYN | ACK | PSH | FIN;
-        flow.reverseTcpFlags = SYN | ACK | PSH | FIN;
-      } else {
-        flow.tcpFlags = ACK | FIN; // the last part of a long connection
-        flow.reverseTcpFlags = ACK | PSH | FIN;
+      flow.tcpFlags = (random() < 0.5 ? SYN : 0) | ACK | PSH; // later parts carry no SYN
+      flow.reverseTcpFlags = (flow.tcpFlags & SYN) | ACK | PSH;
+      if (outcome === 'completed') {
+        flow.tcpFlags |= FIN;
+        flow.reverseTcpFlags |= FIN;
       }
-      return;
-    case 'other':
-      if (variant === 0) {
-        handshake(); // half-closed
-        flow.tcpFlags = SYN | ACK | PSH | FIN;
-        flow.reverseTcpFlags = SYN | ACK | PSH;
-      } else if (variant === 1) {
-        // The destination (client) opened towards the source; the server's packet came first.
-        flow.forwardIsClient = false;
-        if (flow.reversePackets === 0) flow.reversePackets = 1;
-        flow.tcpFlags = ACK;
-        flow.reverseTcpFlags = SYN;
-      } else {
-        flow.tcpFlags = ACK | PSH; // idle mid-stream
-        flow.reverseTcpFlags = flow.reversePackets === 0 ? 0 : ACK;
-      }
-      return;
+      if (outcome === 'resetByClient') flow.tcpFlags |= RST;
+      if (outcome === 'resetByServer') flow.reverseTcpFlags |= RST;
+  }
+  if (outcome !== 'synUnanswered' && outcome !== 'rejected') {
+    flow.serverResponseCount = random() < 0.3 ? 0 : 1 + int(4);
+    flow.serverResponseSumUs = flow.serverResponseCount * (100 + int(500_000)) + int(flow.serverResponseCount);
+  }
+  flow.retransmittedPackets = random() < 0.3 ? int(Math.min(flow.packets, 20)) : 0;
+  flow.reverseRetransmittedPackets = random() < 0.3 ? int(Math.min(flow.reversePackets, 20)) : 0;
+  if (flow.final && random() < 0.08) {
+    // A closing record: silent since the last active-timeout part; only the connection values remain.
+    flow.closing = true;
+    flow.packets = flow.reversePackets = 0;
+    flow.tcpFlags = flow.reverseTcpFlags = 0;
+    flow.serverResponseCount = flow.serverResponseSumUs = 0;
+    flow.retransmittedPackets = flow.reverseRetransmittedPackets = 0;
   }
 }
 
@@ -237,6 +262,13 @@ export function fillFlowRecord(rec: FlowRecord, flow: GeneratedFlow): FlowRecord
   rec.reverseOctets = flow.reverseOctets;
   rec.reverseTcpFlags = flow.reverseTcpFlags;
   rec.endReason = flow.endReason;
+  rec.connectionOutcome = flow.connectionOutcome;
+  rec.handshakeServerRttUs = flow.handshakeServerRttUs;
+  rec.handshakeClientRttUs = flow.handshakeClientRttUs;
+  rec.serverResponseCount = flow.serverResponseCount;
+  rec.serverResponseSumUs = flow.serverResponseSumUs;
+  rec.retransmittedPackets = flow.retransmittedPackets;
+  rec.reverseRetransmittedPackets = flow.reverseRetransmittedPackets;
   rec.startMs = 1_700_000_000_000;
   rec.endMs = 1_700_000_060_000;
   return rec;
@@ -248,4 +280,18 @@ export function compareHosts(a: Host, b: Host): number {
     if (a.words[i] !== b.words[i]) return a.words[i]! < b.words[i]! ? -1 : 1;
   }
   return 0;
+}
+
+/** The ceil(q·n)-th smallest sample, the rank rule of SlotHistograms. */
+export function exactQuantile(samples: number[], q: number): number | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;
+}
+
+/** The histogram's documented error: a bucket's middle is within 2^(1/8) of any value in it, then rounded to 1 µs. */
+export function withinHistogramError(estimate: number | null, exact: number | null): boolean {
+  if (estimate === null || exact === null) return estimate === exact;
+  if (exact < 1) return estimate === 0;
+  return estimate >= exact / 2 ** (1 / 8) - 0.5 && estimate <= exact * 2 ** (1 / 8) + 0.5;
 }

@@ -6,15 +6,56 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowRecord, type FlowRecordSink } from '../../../src/flow/flow-record.js';
+import type { LatencyQuantiles } from '../../../src/fleet/fleet-messages.js';
 import { summarizingSink, TrafficSummary, type SummaryTake } from '../../../src/summary/traffic-summary.js';
-import { compareHosts, fillFlowRecord, flowGenerator, type GeneratedFlow, type Outcome } from './summary-test-kit.js';
+import { compareHosts, emptyOutcomes, exactQuantile, withinHistogramError, fillFlowRecord, flowGenerator, OUTCOMES, type GeneratedFlow } from './summary-test-kit.js';
 
 const NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'ipv6-icmp', 132: 'sctp' };
+
+/** TCP truth of one place (totals or a service): latency samples as the summary defines them. */
+class TcpTruth {
+  outcomes = emptyOutcomes();
+  packets = 0;
+  retransmitted = 0;
+  handshakeRtt: number[] = [];
+  handshakeServerRtt: number[] = [];
+  /** Each record's mean turn time, `count` times (the documented approximation). */
+  serverResponse: number[] = [];
+
+  add(flow: GeneratedFlow): void {
+    this.packets += flow.packets + flow.reversePackets;
+    this.retransmitted += flow.retransmittedPackets + flow.reverseRetransmittedPackets;
+    for (let i = 0; i < flow.serverResponseCount; i++) this.serverResponse.push(flow.serverResponseSumUs / flow.serverResponseCount);
+    if (!flow.final) return;
+    if (flow.outcome !== null) this.outcomes[flow.outcome]++;
+    if (flow.handshakeServerRttUs > 0) this.handshakeServerRtt.push(flow.handshakeServerRttUs);
+    if (flow.handshakeServerRttUs > 0 && flow.handshakeClientRttUs > 0) this.handshakeRtt.push(flow.handshakeServerRttUs + flow.handshakeClientRttUs);
+  }
+}
 
 interface ServiceTruth {
   connections: number;
   octets: number;
-  outcomes: Record<Outcome, number>;
+  tcp: TcpTruth;
+}
+
+function checkQuantiles(label: string, q: LatencyQuantiles, samples: number[]): void {
+  assert.equal(q.samples, samples.length, `${label}: samples`);
+  for (const [name, level] of [['p50Us', 0.5], ['p95Us', 0.95]] as const) {
+    const exact = exactQuantile(samples, level);
+    assert.ok(withinHistogramError(q[name], exact), `${label} ${name}: ${q[name]} vs exact ${exact}`);
+  }
+}
+
+function checkTcp(label: string, got: SummaryTake['totals']['tcp'], truth: TcpTruth, protocol: number): void {
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, got[o]]));
+  assert.deepEqual(outcomes, truth.outcomes, `${label}: outcomes`);
+  assert.equal(got.retransmittedPackets, truth.retransmitted, `${label}: retransmitted`);
+  assert.equal(got.packets, truth.packets, `${label}: packets`);
+  assert.equal(got.retransmissionRate, protocol === 6 && truth.packets > 0 ? truth.retransmitted / truth.packets : null, `${label}: rate`);
+  checkQuantiles(`${label} handshake RTT`, got.handshakeRtt, truth.handshakeRtt);
+  checkQuantiles(`${label} handshake server RTT`, got.handshakeServerRtt, truth.handshakeServerRtt);
+  checkQuantiles(`${label} server response`, got.serverResponse, truth.serverResponse);
 }
 
 /** Everything the summary should report, computed per key with Maps (no sketch). */
@@ -23,7 +64,7 @@ class ExactSummary {
   connections = 0;
   packets = 0;
   octets = 0;
-  tcp: Record<Outcome, number> = { completed: 0, reset: 0, unanswered: 0, other: 0 };
+  tcp = new TcpTruth();
   protocols = new Map<number, { records: number; packets: number; octets: number }>();
   talkersByOctets = new Map<string, number>();
   talkersByFlows = new Map<string, number>();
@@ -38,6 +79,18 @@ class ExactSummary {
   add(flow: GeneratedFlow): void {
     const packets = flow.packets + flow.reversePackets;
     const octets = flow.octets + flow.reverseOctets;
+    if (flow.final) this.connections++;
+    if (flow.protocol === 6) this.tcp.add(flow);
+    if (flow.closing) {
+      // Not an exported record: only its connection counts, for its service.
+      const service = `${flow.server.text}|${flow.serverPort}|${flow.protocol}`;
+      const truth = this.services.get(service) ?? { connections: 0, octets: 0, tcp: new TcpTruth() };
+      this.services.set(service, truth);
+      truth.connections++;
+      truth.tcp.add(flow);
+      bump(this.serviceOctetsAll, service, 0);
+      return;
+    }
     this.records++;
     this.packets += packets;
     this.octets += octets;
@@ -46,8 +99,6 @@ class ExactSummary {
     proto.packets += packets;
     proto.octets += octets;
     this.protocols.set(flow.protocol, proto);
-    if (flow.final) this.connections++;
-    if (flow.outcome !== null) this.tcp[flow.outcome]++;
     for (const host of new Set([flow.client.text, flow.server.text])) {
       bump(this.talkersByOctets, host, octets);
       bump(this.talkersByFlows, host, 1);
@@ -63,12 +114,12 @@ class ExactSummary {
     bump(this.serviceOctetsAll, service, octets);
     let truth = this.services.get(service);
     if (!flow.final && truth === undefined) return; // a non-final part never creates an entry
-    truth ??= { connections: 0, octets: 0, outcomes: { completed: 0, reset: 0, unanswered: 0, other: 0 } };
+    truth ??= { connections: 0, octets: 0, tcp: new TcpTruth() };
     this.services.set(service, truth);
     truth.octets += octets;
-    if (!flow.final) return;
-    truth.connections++;
-    if (flow.outcome !== null) truth.outcomes[flow.outcome]++;
+    if (flow.protocol === 6) truth.tcp.add(flow);
+    else truth.tcp.packets += packets; // the service's packets count for every protocol
+    if (flow.final) truth.connections++;
   }
 }
 
@@ -119,13 +170,9 @@ function checkTop(label: string, entries: Entry[], truth: Map<string, number>, t
 }
 
 function checkAgainst(taken: SummaryTake, exact: ExactSummary, topN: number, capacity: number | null): void {
-  assert.deepEqual(taken.totals, {
-    records: exact.records,
-    connections: exact.connections,
-    packets: exact.packets,
-    octets: exact.octets,
-    tcp: exact.tcp,
-  });
+  const { tcp, ...counts } = taken.totals;
+  assert.deepEqual(counts, { records: exact.records, connections: exact.connections, packets: exact.packets, octets: exact.octets });
+  checkTcp('totals', tcp, exact.tcp, 6);
   const protocols = [...exact.protocols.entries()]
     .map(([protocol, p]) => ({ protocol, name: NAMES[protocol] ?? `proto-${protocol}`, ...p }))
     .sort((x, y) => y.octets - x.octets || x.protocol - y.protocol);
@@ -151,17 +198,15 @@ function checkAgainst(taken: SummaryTake, exact: ExactSummary, topN: number, cap
     if (capacity === null) {
       assert.equal(s.connections, truth.connections);
       assert.equal(s.octets, truth.octets, `${serviceKey(s)} octets`);
-      assert.deepEqual(
-        { completed: s.completed, reset: s.reset, unanswered: s.unanswered, other: s.other },
-        truth.outcomes,
-        `${serviceKey(s)} outcomes`,
-      );
+      checkTcp(serviceKey(s), s, truth.tcp, s.protocol);
     } else {
       // Counted while listed: never more than the truth.
       assert.ok(s.connections <= truth.connections);
       assert.ok(s.octets <= exact.serviceOctetsAll.get(serviceKey(s))!);
-      for (const outcome of ['completed', 'reset', 'unanswered', 'other'] as const) assert.ok(s[outcome] <= truth.outcomes[outcome]);
-      assert.ok(s.completed + s.reset + s.unanswered + s.other <= s.connections);
+      for (const outcome of OUTCOMES) assert.ok(s[outcome] <= truth.tcp.outcomes[outcome]);
+      assert.ok(OUTCOMES.reduce((sum, o) => sum + s[o], 0) <= s.connections);
+      assert.ok(s.handshakeRtt.samples <= truth.tcp.handshakeRtt.length && s.serverResponse.samples <= truth.tcp.serverResponse.length);
+      assert.ok(s.retransmittedPackets <= truth.tcp.retransmitted && s.packets <= truth.tcp.packets);
     }
   }
 }
@@ -190,14 +235,29 @@ test('exact mode (capacity above every key count): every list and total matches;
     checkAgainst(taken, exact, topN, null);
     // Everything the generator produces shows up: both families, every outcome.
     assert.ok(taken.talkers.byOctets.some((e) => e.address.includes(':')) && taken.talkers.byOctets.some((e) => e.address.includes('.')));
-    for (const count of Object.values(taken.totals.tcp)) assert.ok(count > 50);
+    for (const outcome of OUTCOMES) assert.ok(taken.totals.tcp[outcome] > 30, `${outcome}: ${taken.totals.tcp[outcome]}`);
+    assert.ok(exact.tcp.handshakeRtt.length > 100 && exact.tcp.serverResponse.length > 100 && exact.tcp.retransmitted > 100);
     assert.ok(taken.services.length === topN && taken.serverPorts.byFlows.length === topN);
   }
   const empty = summary.take(2000, 3000, false);
   assert.deepEqual(empty, {
     from: 2000,
     to: 3000,
-    totals: { records: 0, connections: 0, packets: 0, octets: 0, tcp: { completed: 0, reset: 0, unanswered: 0, other: 0 } },
+    totals: {
+      records: 0,
+      connections: 0,
+      packets: 0,
+      octets: 0,
+      tcp: {
+        ...emptyOutcomes(),
+        handshakeRtt: { samples: 0, p50Us: null, p95Us: null },
+        handshakeServerRtt: { samples: 0, p50Us: null, p95Us: null },
+        serverResponse: { samples: 0, p50Us: null, p95Us: null },
+        packets: 0,
+        retransmittedPackets: 0,
+        retransmissionRate: null,
+      },
+    },
     protocols: [],
     talkers: { byOctets: [], byFlows: [] },
     conversations: { byOctets: [], byFlows: [] },
@@ -211,7 +271,7 @@ test('sketched mode (capacity 48, thousands of keys): bounds hold and heavy keys
   const topN = 10;
   const capacity = 48;
   const summary = new TrafficSummary({ topN, capacity });
-  const next = flowGenerator({ seed: 21, clients: 5000, servers: 800, skew: 1.2 });
+  const next = flowGenerator({ seed: 22, clients: 5000, servers: 800, skew: 1.2 });
   for (let round = 0; round < 2; round++) {
     const exact = new ExactSummary();
     feed(summary, exact, next, 30_000);
