@@ -3,7 +3,7 @@
 //   1. offline replay throughput, tapflow vs softflowd, on three generated captures;
 //   2. heap bytes per packet on the decode and decode+flow paths after warm-up;
 //   3. live capture on a veth at fixed replay rates, tapflow vs softflowd (root only).
-// Options: --only throughput|heap|live, --packets N (per throughput capture), --rounds N,
+// Options: --only throughput|heap|live|encode|flood|fuzz, --encode-records N, --packets N (per throughput capture), --rounds N,
 //          --heap-packets N (per measured window), --live-packets N, --live-rounds N,
 //          --json FILE (raw results).
 // Environment: TAPFLOW_BENCH_DIR caches the generated captures (default $TMPDIR/tapflow-bench).
@@ -27,11 +27,12 @@ const { values } = parseArgs({
     'heap-packets': { type: 'string', default: '2000000' },
     'live-packets': { type: 'string', default: '300000' },
     'live-rounds': { type: 'string', default: '2' },
+    'encode-records': { type: 'string', default: '2000000' },
     json: { type: 'string' },
   },
 });
 const only = values.only ?? 'all';
-if (!['all', 'throughput', 'heap', 'live'].includes(only)) throw new Error(`--only must be throughput, heap or live, got ${only}`);
+if (!['all', 'throughput', 'heap', 'live', 'fuzz', 'encode', 'flood'].includes(only)) throw new Error(`--only must be throughput, heap, live, encode, flood or fuzz, got ${only}`);
 
 const { machineInfo, formatMachineInfo } = await import(join(distBench, 'machine-info.js'));
 const { SCENARIOS, benchCapture, defaultCacheDir } = await import(join(distBench, 'bench-captures.js'));
@@ -134,6 +135,35 @@ if (only === 'all' || only === 'live') {
     console.log('tapflow: run -i IF --out X.ipfix --summary-json --quiet; if/socket drops = kernelDropped / unseenEstimate.');
     console.log('softflowd: -i IF -d -c CTL (same -m/-t as offline); seen = ps_recv - ps_drop, metered = processed + ignored (softflowctl statistics); if/socket = ps_ifdrop / ps_drop.\n');
   }
+}
+
+if (only === 'all' || only === 'encode') {
+  const { runIpfixEncodeBench, formatIpfixEncodeTable } = await import(join(distBench, 'ipfix-encode.bench.js'));
+  const encode = runIpfixEncodeBench(Number(values['encode-records']), Number(values.rounds));
+  results.encode = encode;
+  console.log(`\nIPFIX encoding (IpfixMessageBuilder, ${Number(values['encode-records']).toLocaleString('en-US')} records per round, median of ${values.rounds} alternating rounds, in-process)`);
+  console.log(formatIpfixEncodeTable(encode));
+}
+
+if (only === 'all' || only === 'fuzz') {
+  // Reader/decoder/hint-parser fuzzing for TAPFLOW_FUZZ_SECONDS (default 60), fresh seed unless TAPFLOW_FUZZ_SEED.
+  const { fuzzBenchOptions, runFuzzBench, formatFuzzReport } = await import(join(distBench, 'fuzz.bench.js'));
+  const options = fuzzBenchOptions([]);
+  const report = await runFuzzBench(options);
+  results.fuzz = report;
+  console.log(`\nFuzzing: capture reader → decoder → flow table → IPFIX file, and hint parsers (${options.seconds} s budget)`);
+  console.log(formatFuzzReport(report));
+}
+
+if (only === 'all' || only === 'flood') {
+  // SYN flood streamed through `tapflow replay -`: pps, RSS after warm-up, evictions (TAPFLOW_FLOOD_PACKETS, default 5,000,000).
+  const { floodBenchOptions, runFloodBench, formatFloodTable, FLOOD_TABLE_NOTES } = await import(join(distBench, 'flood.bench.js'));
+  const options = floodBenchOptions([]);
+  const runs = await runFloodBench(options, (run) => console.error(`flood round ${run.round} ${(run.wallMs / 1000).toFixed(1)} s${run.error ? `  FAILED: ${run.error}` : ''}`));
+  results.flood = runs;
+  console.log(`\nFlood: every packet a new flow, ${options.packets.toLocaleString('en-US')} packets streamed through replay (no files on disk)`);
+  console.log(formatFloodTable(runs));
+  console.log(`${FLOOD_TABLE_NOTES}\n`);
 }
 
 if (values.json) {

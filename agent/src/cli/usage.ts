@@ -11,9 +11,10 @@ Usage:
 
 Run 'tapflow COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 usage or configuration error, 2 input file unreadable, corrupt or
-truncated (replay: flows read before the damage are still exported), 3 export failed or lost
-messages (a collector unreachable or unresolvable, the IPFIX file not writable); for watch, the
-broker unreachable or the subscription refused.`;
+truncated (replay: flows read before the damage are still exported), 3 replay: export failed or
+lost messages (a collector unreachable or unresolvable, the IPFIX file not writable), run: the
+meter failed (a service's lost messages are counted in its summary and health, not its exit
+code); for watch, the broker unreachable or the subscription refused.`;
 
 /** The export and fleet flags `run` and `replay` share (export-flags.ts, fleet-flags.ts). */
 const SHARED_OPTIONS = `  --collector SPEC        send flows to a collector (repeatable): [FORMAT+]TRANSPORT://HOST:PORT

@@ -22,6 +22,8 @@ const SCOPES: [RegExp, ChangeScope][] = [
   [/^\$\.(export|ipfix|sampling)\./, 'export'],
   [/^\$\.capture\.(filter|excludeOwnTraffic)$/, 'capture'],
   [/^\$\.mqtt\.recentFlows$/, 'restart'],
+  // The hint columns are preallocated per flow slot and the parsers' buffers at start.
+  [/^\$\.hints\./, 'restart'],
   [/^\$\.mqtt\./, 'fleet'],
 ];
 

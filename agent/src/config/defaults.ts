@@ -22,12 +22,29 @@ export const TCP_RST_TIMEOUT_MS = 2_000;
 /** How often expiry runs, on the packet clock in replay and the wall clock live. */
 export const EXPIRY_TICK_MS = 1_000;
 
+/**
+ * Application hints (DNS, HTTP, TLS) are read from the first payload packets of each flow: this
+ * many per direction, each cut at HINT_SNAP_BYTES payload bytes (a ClientHello fits).
+ */
+export const HINT_PACKETS_PER_DIRECTION = 4;
+export const HINT_SNAP_BYTES = 1_024;
+/** Per flow slot, preallocated: the name (DNS query name / HTTP Host / TLS SNI) and the first ALPN protocol. */
+export const HINT_NAME_BYTES = 64;
+export const HINT_ALPN_BYTES = 16;
+/** Parser walk caps: HTTP request bytes scanned for Host, DNS compression pointers and labels per name, TLS extensions. */
+export const HINT_HTTP_MAX_SCAN_BYTES = 2_048;
+export const HINT_DNS_MAX_POINTER_HOPS = 8;
+export const HINT_DNS_MAX_LABELS = 128;
+export const HINT_TLS_MAX_EXTENSIONS = 64;
+
 /** Non-first IP fragments are attributed to their flow through a bounded map of first fragments. */
 export const FRAGMENT_MAP_ENTRIES = 4_096;
 export const FRAGMENT_TIMEOUT_MS = 30_000;
 
 export const IPFIX_MTU_BYTES = 1_400;
 export const IPFIX_OBSERVATION_DOMAIN_ID = 1;
+/** tapflow's own IPFIX elements live under this PEN: RFC 5612's documentation PEN until an operator sets theirs. */
+export const IPFIX_ENTERPRISE_NUMBER = 32_473;
 /** Over UDP, templates are resent every N messages and every T ms, whichever comes first. */
 export const TEMPLATE_REFRESH_MESSAGES = 20;
 export const TEMPLATE_REFRESH_MS = 60_000;

@@ -61,6 +61,23 @@ const flowTable = z
   .prefault({})
   .describe('The bounded flow table');
 
+const count = (min: number, max: number, fallback: number, description: string) => z.number().int().min(min).max(max).default(fallback).describe(description);
+
+const hints = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Read application hints (DNS query name, type and response code; HTTP method, Host and status; TLS server name, ALPN and version) from the first payload packets of each flow into its records'),
+    packetsPerDirection: count(1, 255, D.HINT_PACKETS_PER_DIRECTION, 'Payload packets read per direction of a flow; reading stops earlier once the hint is complete (question and response, request and status, ClientHello and ServerHello) (packets)'),
+    snapBytes: count(16, 65_535, D.HINT_SNAP_BYTES, 'Payload bytes of each packet the hint parsers read; longer payloads are cut (bytes)'),
+    nameBytes: count(1, 254, D.HINT_NAME_BYTES, 'Bytes kept of the DNS query name, HTTP Host or TLS server name, preallocated per flow; a longer name is cut to its first bytes (bytes)'),
+    alpnBytes: count(1, 254, D.HINT_ALPN_BYTES, 'Bytes kept of the first TLS ALPN protocol, preallocated per flow (bytes)'),
+    httpMaxScanBytes: count(16, 65_535, D.HINT_HTTP_MAX_SCAN_BYTES, 'Bytes of an HTTP request scanned for the Host header (bytes)'),
+    dnsMaxPointerHops: count(1, 255, D.HINT_DNS_MAX_POINTER_HOPS, 'DNS compression pointers followed per name; more: the message is malformed (pointers)'),
+    dnsMaxLabels: count(1, 255, D.HINT_DNS_MAX_LABELS, 'DNS labels read per name (a legal name has at most 127); more: the message is malformed (labels)'),
+    tlsMaxExtensions: count(1, 1_024, D.HINT_TLS_MAX_EXTENSIONS, 'TLS hello extensions walked; more: the hello is malformed (extensions)'),
+  })
+  .prefault({})
+  .describe('Application hints, read from the first packets of each flow (changes need a restart)');
+
 const decoder = z
   .strictObject({
     fragmentMapEntries: z
@@ -103,6 +120,20 @@ const ipfix = z
       'How often the exporting-process statistics (options template, RFC 7011 §4) are sent, on the export clock',
       D.STATISTICS_INTERVAL_MS,
     ),
+    connectionFields: z
+      .boolean()
+      .default(true)
+      .describe(
+        'TCP flows on templates 270/271 (biflow 274/275) with the connection metrics, outcome and HTTP/TLS/DNS hints, DNS flows on 272/273 (276/277); false: every flow on the classic templates 256-259',
+      ),
+    enterpriseNumber: z
+      .number()
+      .int()
+      .min(1)
+      .max(0xffff_ffff)
+      .refine((pen) => pen !== 29_305, 'PEN 29305 is RFC 5103\'s reverse-element PEN')
+      .default(D.IPFIX_ENTERPRISE_NUMBER)
+      .describe("Private Enterprise Number of tapflow's own IPFIX elements (default 32473, RFC 5612's documentation PEN; set your organisation's)"),
   })
   .prefault({})
   .describe('IPFIX encoding');
@@ -243,9 +274,9 @@ const mqtt = z
           .number()
           .int()
           .min(16)
-          .max(65_536)
+          .max(4_096)
           .default(D.SUMMARY_SKETCH_CAPACITY)
-          .describe('Keys each Space-Saving sketch tracks (fixed memory): a key with more than 1/capacity of an interval\'s traffic is always listed'),
+          .describe('Keys each Space-Saving sketch tracks (fixed memory, ~1.8 KiB per key with the service latency histograms): a key with more than 1/capacity of an interval\'s traffic is always listed'),
       })
       .prefault({})
       .describe('Traffic summaries (<root>summary): the flow records exported since the previous one'),
@@ -329,6 +360,7 @@ export const configSchema = z
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors'),
     capture,
     flowTable,
+    hints,
     decoder,
     sampling,
     ipfix,

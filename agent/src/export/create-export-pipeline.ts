@@ -11,6 +11,7 @@
  * - biflow: IPFIX lanes receive whole flows (RFC 5103); every other lane sits behind one shared
  *   UniflowSplitter.
  */
+import { HTTP_METHOD_TOKEN_BYTES } from '../hints/app-hints.js';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
@@ -126,6 +127,10 @@ export function createExportPipeline(config: Config, options: ExportPipelineOpti
     mtuBytes: config.ipfix.mtuBytes,
     observationDomainId: config.ipfix.observationDomainId,
     biflow: config.export.biflow,
+    connectionFields: config.ipfix.connectionFields,
+    enterpriseNumber: config.ipfix.enterpriseNumber,
+    // The flow table keeps hint texts at most this long: the records' length bound.
+    maxHintTextBytes: Math.max(config.hints.nameBytes, config.hints.alpnBytes, HTTP_METHOD_TOKEN_BYTES),
     sampling,
     meteringStatistics: metering,
     statisticsIntervalMs: config.ipfix.statisticsIntervalMs,

@@ -19,8 +19,8 @@ export interface TransportStats {
 export interface MessageTransport {
   /**
    * Hand over one message: `message[0, length)`. The bytes are borrowed for the duration of the
-   * call; a transport that keeps them copies them. Never throws for network errors (they are
-   * counted); a file transport throws AgentError TAPFLOW_E_EXPORT_FILE when the disk fails.
+   * call; a transport that keeps them copies them. Never throws for network or disk errors: they
+   * are counted (errors_total, dropped_*) and named in `problem`.
    * `records`: how many flow records (data records, options data included) the message carries,
    * so a transport that drops it can say how many records were lost.
    */

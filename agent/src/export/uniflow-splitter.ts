@@ -45,6 +45,24 @@ function copyKey(from: FlowRecord, to: FlowRecord): void {
   to.serverResponseSumUs = from.serverResponseSumUs;
   to.serverResponseMinUs = from.serverResponseMinUs;
   to.serverResponseMaxUs = from.serverResponseMaxUs;
+  // So do the application hints (one question/request and its answer describe the connection).
+  to.appHintKind = from.appHintKind;
+  to.dnsQueryNameLength = copyText(from.dnsQueryName, from.dnsQueryNameLength, to.dnsQueryName);
+  to.dnsQueryType = from.dnsQueryType;
+  to.dnsResponseSeen = from.dnsResponseSeen;
+  to.dnsResponseCode = from.dnsResponseCode;
+  to.httpRequestMethodLength = copyText(from.httpRequestMethod, from.httpRequestMethodLength, to.httpRequestMethod);
+  to.httpRequestHostLength = copyText(from.httpRequestHost, from.httpRequestHostLength, to.httpRequestHost);
+  to.httpStatusCode = from.httpStatusCode;
+  to.tlsServerNameLength = copyText(from.tlsServerName, from.tlsServerNameLength, to.tlsServerName);
+  to.tlsVersion = from.tlsVersion;
+  to.tlsAlpnLength = copyText(from.tlsAlpn, from.tlsAlpnLength, to.tlsAlpn);
+}
+
+/** The first `length` bytes of a text field (both HINT_TEXT_MAX_BYTES long); a loop, so no view is made. */
+function copyText(from: Uint8Array, length: number, to: Uint8Array): number {
+  for (let i = 0; i < length; i++) to[i] = from[i]!;
+  return length;
 }
 
 function copyForward(from: FlowRecord, to: FlowRecord): void {

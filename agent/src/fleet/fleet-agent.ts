@@ -186,7 +186,7 @@ export class FleetAgent {
     const to = Date.now();
     const body = await this.source.takeSummary(this.summaryFrom, to, final);
     this.summaryFrom = to;
-    const summary: SummaryPayload = { schema: 'tapflow.summary/1', probeId: this.probeId, seq: ++this.summarySeq, ...body, final };
+    const summary: SummaryPayload = { schema: 'tapflow.summary/2', probeId: this.probeId, seq: ++this.summarySeq, ...body, final };
     this.link.publish(`${this.topicRoot}summary`, this.encode(summary), true);
   }
 

@@ -147,7 +147,7 @@ export interface TcpQuality {
 
 /** `<root>summary`, on the summary schedule: the flow records exported since the previous summary. */
 export interface SummaryPayload {
-  schema: 'tapflow.summary/1';
+  schema: 'tapflow.summary/2';
   probeId: string;
   seq: number;
   /** The interval covered: [from, to) in ms since the epoch. */

@@ -52,7 +52,7 @@ interface ProbeRecord {
 const SCHEMAS: Record<string, MessageKind> = {
   'tapflow.status/1': 'status',
   'tapflow.health/1': 'health',
-  'tapflow.summary/1': 'summary',
+  'tapflow.summary/2': 'summary',
 };
 
 export class FleetView {

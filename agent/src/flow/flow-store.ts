@@ -8,8 +8,23 @@
  * Memory: 321 bytes of columns per slot (183 before the TCP connection metrics of issue 7:
  * +56 per slot for connection state and response times, +2 × 41 per direction for sequence
  * tracking, retransmission/out-of-order/zero-window counters and the IP size range), plus the
- * index and expiry lists outside this class.
+ * application hints (issue 7): 14 bytes of numbers and lengths plus the text columns
+ * (hintTextBytes; with the defaults 64 + 16 + 16 = 96, so +110 bytes; +14 with hints off),
+ * plus the index and expiry lists outside this class.
  */
+
+/** Bytes per slot of the hint text columns (0 each when hints are off). */
+export interface HintTextBytes {
+  /** The shared name column: DNS query name, HTTP Host or TLS server_name (one kind per flow). */
+  name: number;
+  /** The first ALPN protocol of a TLS ClientHello. */
+  alpn: number;
+  /** An HTTP request's method token. */
+  method: number;
+}
+
+const NO_HINT_TEXT: Readonly<HintTextBytes> = Object.freeze({ name: 0, alpn: 0, method: 0 });
+
 export class FlowStore {
   readonly capacity: number;
 
@@ -91,10 +106,32 @@ export class FlowStore {
   readonly responseMinUs: Float64Array;
   readonly responseMaxUs: Float64Array;
 
+  // Application hints (flow-hints.ts), per connection: read from the flow's first payload
+  // packets, kept across active timeouts, zeroed by resetConnection() when a slot is (re)used.
+  /** An AppHintKind: the first protocol recognised in the flow; 0 = none (yet). */
+  readonly hintKind: Uint8Array;
+  /** HINT_* bits of flow-hints.ts: which parts of the hint were read, and whether it is complete. */
+  readonly hintState: Uint8Array;
+  /** Per direction: payload packets handed to the parsers so far. */
+  readonly hintPackets: Uint8Array;
+  readonly hintTextBytes: Readonly<HintTextBytes>;
+  /** hintTextBytes.name bytes per slot, at slot * hintTextBytes.name; hintNameLength of them are the value. */
+  readonly hintName: Uint8Array;
+  readonly hintNameLength: Uint8Array;
+  readonly hintAlpn: Uint8Array;
+  readonly hintAlpnLength: Uint8Array;
+  readonly hintMethod: Uint8Array;
+  readonly hintMethodLength: Uint8Array;
+  readonly dnsQueryType: Uint16Array;
+  readonly dnsResponseCode: Uint8Array;
+  readonly httpStatusCode: Uint16Array;
+  /** The ServerHello's version, else the ClientHello's highest offered (see HINT_SERVER_VERSION). */
+  readonly tlsVersion: Uint16Array;
+
   private readonly freeSlots: Int32Array;
   private freeCount: number;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, hintTextBytes: Readonly<HintTextBytes> = NO_HINT_TEXT) {
     this.capacity = capacity;
     this.ipVersion = new Uint8Array(capacity);
     this.protocol = new Uint8Array(capacity);
@@ -141,6 +178,20 @@ export class FlowStore {
     this.responseSumUs = new Float64Array(capacity);
     this.responseMinUs = new Float64Array(capacity);
     this.responseMaxUs = new Float64Array(capacity);
+    this.hintKind = new Uint8Array(capacity);
+    this.hintState = new Uint8Array(capacity);
+    this.hintPackets = new Uint8Array(directions);
+    this.hintTextBytes = Object.freeze({ ...hintTextBytes });
+    this.hintName = new Uint8Array(capacity * hintTextBytes.name);
+    this.hintNameLength = new Uint8Array(capacity);
+    this.hintAlpn = new Uint8Array(capacity * hintTextBytes.alpn);
+    this.hintAlpnLength = new Uint8Array(capacity);
+    this.hintMethod = new Uint8Array(capacity * hintTextBytes.method);
+    this.hintMethodLength = new Uint8Array(capacity);
+    this.dnsQueryType = new Uint16Array(capacity);
+    this.dnsResponseCode = new Uint8Array(capacity);
+    this.httpStatusCode = new Uint16Array(capacity);
+    this.tlsVersion = new Uint16Array(capacity);
     // Hand out low slots first so a small replay touches few pages.
     this.freeSlots = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i;
@@ -182,7 +233,7 @@ export class FlowStore {
     this.responseMaxUs[slot] = 0;
   }
 
-  /** Zeroes the per-connection TCP state (a new flow in this slot); record values: resetCounters. */
+  /** Zeroes the per-connection state, TCP and hints (a new flow in this slot); record values: resetCounters. */
   resetConnection(slot: number): void {
     this.tcpState[slot] = 0;
     this.tcpConnection[slot] = 0;
@@ -197,7 +248,18 @@ export class FlowStore {
       this.nextSeq[d] = 0;
       this.holeStart[d] = 0;
       this.holeEnd[d] = 0;
+      this.hintPackets[d] = 0;
     }
+    // Hints: the text bytes stay (stale); their lengths say none are valid.
+    this.hintKind[slot] = 0;
+    this.hintState[slot] = 0;
+    this.hintNameLength[slot] = 0;
+    this.hintAlpnLength[slot] = 0;
+    this.hintMethodLength[slot] = 0;
+    this.dnsQueryType[slot] = 0;
+    this.dnsResponseCode[slot] = 0;
+    this.httpStatusCode[slot] = 0;
+    this.tlsVersion[slot] = 0;
   }
 }
 

@@ -2,6 +2,7 @@ import { TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_ACK } from '../decod
 import { MAC_DST, MAC_SRC, type PacketView } from '../decode/packet-view.js';
 import { ConnectionOutcome, FlowEndReason, FlowRecord, type FlowRecordSink } from './flow-record.js';
 import { hashFlowKey } from './flow-hash.js';
+import { fillHintFields, FlowHintReader, type FlowHintOptions, hintTextBytesOf } from './flow-hints.js';
 import { FlowIndex } from './flow-index.js';
 import { directionIndex, FlowStore, FORWARD, REVERSE, TCP_FIN_FWD, TCP_FIN_REV, TCP_RST } from './flow-store.js';
 import { SlotLists } from './slot-lists.js';
@@ -15,7 +16,12 @@ export interface FlowTableOptions {
   idleTimeoutUs: { tcp: number; tcpFin: number; tcpRst: number; udp: number; icmp: number; other: number };
   /** Hash seed; random when omitted (tests may fix it). */
   hashSeed?: number;
+  /** Application hints read from each flow's first payload packets; omitted: none (hints off). */
+  hints?: FlowHintOptions;
 }
+
+/** update()'s packet bytes when the caller has none: no payload, so no hints. */
+const NO_BYTES = new Uint8Array(0);
 
 
 /** Counters of the table, read by reports and health; plain numbers, never reset. */
@@ -57,11 +63,14 @@ export class FlowTable {
   private readonly sink: FlowRecordSink;
   /** [0]: the meter clock in µs (monotonic), shared with the owner; a cell, not an argument, so no float is boxed per packet. */
   private readonly clockUs: Float64Array;
+  /** null when hints are off. */
+  private readonly hints: FlowHintReader | null;
 
   constructor(options: FlowTableOptions, sink: FlowRecordSink, clockUs: Float64Array = new Float64Array(1)) {
     this.clockUs = clockUs;
     const capacity = options.maxFlows;
-    this.store = new FlowStore(capacity);
+    this.hints = options.hints === undefined ? null : new FlowHintReader(options.hints);
+    this.store = options.hints === undefined ? new FlowStore(capacity) : new FlowStore(capacity, hintTextBytesOf(options.hints));
     this.index = new FlowIndex(capacity, this.store.hash);
     this.idleLists = new SlotLists(capacity, TIMEOUT_CLASS_COUNT);
     this.activeList = new SlotLists(capacity, 1);
@@ -89,9 +98,11 @@ export class FlowTable {
   /**
    * Accounts one decoded packet: view.tsUs is its timestamp (record times); clockUs[0] is the meter's
    * monotonic clock (expiry order). linkId is part of the flow key (see FlowStore.linkId);
-   * ingressInterface is what the record of this packet's direction reports.
+   * ingressInterface is what the record of this packet's direction reports. `data` is the buffer
+   * the packet was decoded from (view's offsets index it) and `capEnd` the end of its captured
+   * bytes there: the application hints read the payload from it (without them, no hints).
    */
-  update(view: PacketView, linkId: number, ingressInterface: number): void {
+  update(view: PacketView, linkId: number, ingressInterface: number, data: Uint8Array = NO_BYTES, capEnd = 0): void {
     const s = this.store;
     const tsUs = view.tsUs;
     const nowUs = this.clockUs[0]!;
@@ -145,6 +156,7 @@ export class FlowTable {
         : TimeoutClass.TCP;
       trackTcpPacket(s, slot, forward, created, view);
     }
+    if (this.hints !== null) this.hints.observe(s, slot, forward ? FORWARD : REVERSE, view, data, capEnd);
     s.lastActivityUs[slot] = nowUs;
     this.idleLists.moveToTail(timeoutClass, slot);
   }
@@ -360,6 +372,7 @@ export class FlowTable {
     r.reverseMinIpOctets = r.reversePackets === 0 ? 0 : s.minIpOctets[b]!;
     r.reverseMaxIpOctets = s.maxIpOctets[b]!;
     this.fillTcpConnection(slot, reason);
+    fillHintFields(s, slot, r);
   }
 
   /** The TCP connection fields (zero for other protocols): see FlowRecord and tcp-connection-tracker.ts. */

@@ -6,6 +6,7 @@ import { FragmentMap } from '../decode/fragment-map.js';
 import { PacketView } from '../decode/packet-view.js';
 import type { FlowRecordSink } from '../flow/flow-record.js';
 import { FlowEndReason } from '../flow/flow-record.js';
+import type { FlowHintOptions } from '../flow/flow-hints.js';
 import { FlowTable, type FlowTableOptions } from '../flow/flow-table.js';
 import { MeterCounters } from './meter-counters.js';
 import { PacketSampler } from './packet-sampler.js';
@@ -49,12 +50,31 @@ export function flowMeterOptionsFromConfig(config: Config): FlowMeterOptions {
         icmp: idle.icmp * US_PER_MS,
         other: idle.other * US_PER_MS,
       },
+      ...(config.hints.enabled ? { hints: flowHintOptionsFromConfig(config.hints) } : {}),
     },
     oneLink: false,
     expiryTickUs: t.expiryTickMs * US_PER_MS,
     fragmentMapEntries: config.decoder.fragmentMapEntries,
     fragmentTimeoutUs: config.decoder.fragmentTimeoutMs * US_PER_MS,
     sampling: { interval: config.sampling.interval, method: config.sampling.method },
+  };
+}
+
+/** The flow table's hint options from the `hints` section (one name size for the three names). */
+export function flowHintOptionsFromConfig(hints: Config['hints']): FlowHintOptions {
+  return {
+    packetsPerDirection: hints.packetsPerDirection,
+    snapBytes: hints.snapBytes,
+    limits: {
+      dnsNameBytes: hints.nameBytes,
+      httpHostBytes: hints.nameBytes,
+      tlsSniBytes: hints.nameBytes,
+      tlsAlpnBytes: hints.alpnBytes,
+      httpMaxScanBytes: hints.httpMaxScanBytes,
+      dnsMaxPointerHops: hints.dnsMaxPointerHops,
+      dnsMaxLabels: hints.dnsMaxLabels,
+      tlsMaxExtensions: hints.tlsMaxExtensions,
+    },
   };
 }
 
@@ -109,7 +129,7 @@ export class FlowMeter {
     if (view.isFragment !== 0) this.fragments.resolve(view, clock[0]!);
     counters.meteredPackets++;
     counters.meteredOctets += view.ipLength;
-    this.table.update(view, this.oneLink ? 0 : packet.interfaceId, packet.interfaceId);
+    this.table.update(view, this.oneLink ? 0 : packet.interfaceId, packet.interfaceId, packet.data, packet.offset + packet.capLen);
   };
 
   /**

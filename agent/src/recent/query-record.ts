@@ -1,12 +1,13 @@
 /**
  * One ring slot as a flows.query result record: plain data (numbers, strings, null) under the
- * names RECENT_FLOW_COLUMNS gives, after the two addresses as text. Runs per returned record
+ * names RECENT_FLOW_COLUMNS gives, after the two addresses as text, then the hint's serverName
+ * (DNS query name, HTTP Host or TLS server name; null when none). Runs per returned record
  * at query time, never on the export path; it allocates the object and its strings.
  */
 import { FLOW_END_REASON_NAMES } from '../export/ipfix/information-elements.js';
 import { formatAddressWords } from '../summary/format-address.js';
 import { RECENT_FLOW_COLUMNS, type ColumnFormat } from './recent-flow-columns.js';
-import type { RecentFlowRing } from './recent-flow-ring.js';
+import { RECENT_SERVER_NAME_BYTES, type RecentFlowRing } from './recent-flow-ring.js';
 
 export type QueryRecord = Record<string, number | string | null>;
 
@@ -20,6 +21,9 @@ export function queryRecordAt(ring: RecentFlowRing, slot: number): QueryRecord {
     const format: ColumnFormat = 'format' in column ? column.format : 'number';
     record[column.name] = formatValue(ring.column(column.field)[slot]!, format);
   }
+  const nameLength = ring.serverNameLength[slot]!;
+  const nameAt = slot * RECENT_SERVER_NAME_BYTES;
+  record.serverName = nameLength === 0 ? null : latin1.decode(ring.serverName.subarray(nameAt, nameAt + nameLength));
   return record;
 }
 
@@ -33,11 +37,18 @@ function formatValue(value: number, format: ColumnFormat): number | string | nul
       return value === 0 ? null : formatMac(value);
     case 'outcome':
       return CONNECTION_OUTCOME_NAMES[value] ?? `unknown-${value}`;
+    case 'appHint':
+      return value === 0 ? null : (APP_HINT_NAMES[value] ?? `unknown-${value}`);
   }
 }
 
 /** ConnectionOutcome values as names (flow-record.ts). */
 const CONNECTION_OUTCOME_NAMES = ['notTcp', 'completed', 'resetByClient', 'resetByServer', 'rejected', 'synUnanswered', 'openAtActiveTimeout', 'idle', 'midStream'];
+
+/** AppHintKind values as names (hints/app-hints.ts); none is null. */
+const APP_HINT_NAMES = ['', 'dns', 'http', 'tls'];
+
+const latin1 = new TextDecoder('latin1');
 
 /** A 48-bit MAC address kept as an integer → `aa:bb:cc:dd:ee:ff`. */
 function formatMac(value: number): string {

@@ -10,7 +10,7 @@
 import type { FlowRecord } from '../flow/flow-record.js';
 
 /** How a column's value reads in a query result. */
-export type ColumnFormat = 'number' | 'mac' | 'endReason' | 'outcome';
+export type ColumnFormat = 'number' | 'mac' | 'endReason' | 'outcome' | 'appHint';
 
 export type NumericFlowField = { [K in keyof FlowRecord]: FlowRecord[K] extends number ? K : never }[keyof FlowRecord];
 
@@ -73,6 +73,14 @@ export const RECENT_FLOW_COLUMNS = [
   { field: 'reverseZeroWindowEvents', type: Float64Array, name: 'reverseZeroWindowEvents' },
   { field: 'reverseMinIpOctets', type: Uint32Array, name: 'reverseMinimumIpTotalLength' },
   { field: 'reverseMaxIpOctets', type: Uint32Array, name: 'reverseMaximumIpTotalLength' },
+  // Application hints (issue 7), per connection; the name (query name, Host or SNI) is kept by
+  // the ring itself as `serverName` (see RECENT_SERVER_NAME_BYTES).
+  { field: 'appHintKind', type: Uint8Array, name: 'appHint', format: 'appHint' },
+  { field: 'dnsQueryType', type: Uint16Array, name: 'dnsQueryType' },
+  { field: 'dnsResponseSeen', type: Uint8Array, name: 'dnsResponseSeen' },
+  { field: 'dnsResponseCode', type: Uint8Array, name: 'dnsResponseCode' },
+  { field: 'httpStatusCode', type: Uint16Array, name: 'httpStatusCode' },
+  { field: 'tlsVersion', type: Uint16Array, name: 'tlsVersion' },
 ] as const satisfies readonly RecentFlowColumn[];
 
 /** The fields the ring keeps (the query reads its filters' columns by these names). */

@@ -10,13 +10,21 @@
  * numbers, so records arriving between pages do not shift them. `ringId` tells this ring's
  * cursors from those of another ring (a restart, a new configuration).
  *
- * Memory: about 200 bytes per slot with today's columns.
+ * Memory: about 200 bytes per slot with today's columns, plus 8 for the numeric hint columns and
+ * RECENT_SERVER_NAME_BYTES + 1 for the server name (273 in all).
  */
 import { randomBytes } from 'node:crypto';
 import type { FlowRecord, FlowRecordSink } from '../flow/flow-record.js';
+import { AppHintKind } from '../hints/app-hints.js';
 import { RECENT_FLOW_COLUMNS, type RecentFlowField } from './recent-flow-columns.js';
 
 export type NumberColumn = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+/**
+ * Bytes kept of a record's application-hint name (DNS query name, HTTP Host or TLS server name:
+ * one per flow), as `serverName`; a longer name is cut to its first bytes.
+ */
+export const RECENT_SERVER_NAME_BYTES = 64;
 
 /** Upper bound on capacity: 10M slots is about 2 GB; anything beyond is a configuration mistake. */
 export const RECENT_FLOWS_MAX_CAPACITY = 10_000_000;
@@ -48,6 +56,9 @@ export class RecentFlowRing {
   /** Address words per slot: [slot * 4 .. slot * 4 + 3] (IPv4 in word 0). */
   readonly srcAddr: Uint32Array;
   readonly dstAddr: Uint32Array;
+  /** RECENT_SERVER_NAME_BYTES per slot at slot * RECENT_SERVER_NAME_BYTES; serverNameLength of them are the name. */
+  readonly serverName: Uint8Array;
+  readonly serverNameLength: Uint8Array;
   private readonly columnList: NumberColumn[];
   private readonly columnByField: ReadonlyMap<RecentFlowField, NumberColumn>;
   /** The next record's sequence number, kept in memory so a count past 2^31 is never boxed. */
@@ -62,6 +73,8 @@ export class RecentFlowRing {
     this.ringId = randomBytes(4).toString('hex');
     this.srcAddr = new Uint32Array(capacity * 4);
     this.dstAddr = new Uint32Array(capacity * 4);
+    this.serverName = new Uint8Array(capacity * RECENT_SERVER_NAME_BYTES);
+    this.serverNameLength = new Uint8Array(capacity);
     this.columnList = RECENT_FLOW_COLUMNS.map((column) => new column.type(capacity));
     this.columnByField = new Map(FIELDS.map((field, i) => [field, this.columnList[i]!]));
   }
@@ -77,8 +90,19 @@ export class RecentFlowRing {
       this.srcAddr[base + i] = src[i]!;
       this.dstAddr[base + i] = dst[i]!;
     }
+    this.copyServerName(rec, slot);
     this.writeSlot = slot + 1 === this.capacity ? 0 : slot + 1;
     this.counters[NEXT_SEQUENCE] = this.counters[NEXT_SEQUENCE]! + 1;
+  }
+
+  private copyServerName(rec: FlowRecord, slot: number): void {
+    const kind = rec.appHintKind;
+    const name = kind === AppHintKind.DNS ? rec.dnsQueryName : kind === AppHintKind.HTTP ? rec.httpRequestHost : rec.tlsServerName;
+    const length = kind === AppHintKind.DNS ? rec.dnsQueryNameLength : kind === AppHintKind.HTTP ? rec.httpRequestHostLength : kind === AppHintKind.TLS ? rec.tlsServerNameLength : 0;
+    const kept = length < RECENT_SERVER_NAME_BYTES ? length : RECENT_SERVER_NAME_BYTES;
+    const at = slot * RECENT_SERVER_NAME_BYTES;
+    for (let i = 0; i < kept; i++) this.serverName[at + i] = name[i]!;
+    this.serverNameLength[slot] = kept;
   }
 
   /** Records ever added; also the sequence number the next record will get. */

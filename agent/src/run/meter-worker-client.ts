@@ -17,11 +17,17 @@ export class MeterWorkerClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (reply: MeterWorkerReply) => void; reject: (error: Error) => void }>();
   private finalListeners: ((report: MeterWorkerReport | null) => void)[] = [];
+  private exited = false;
+  /** Told of the worker's failure the moment it arrives, so the agent stops at once rather than capture into a ring nobody reads. */
+  onFailure: (failure: MeterWorkerError) => void = () => undefined;
 
   constructor(worker: Worker) {
     this.worker = worker;
     worker.on('message', (reply: MeterWorkerReply) => this.onReply(reply));
-    worker.on('exit', () => this.settleAll(new Error('the meter worker has stopped')));
+    worker.on('exit', () => {
+      this.exited = true;
+      this.settleAll(new Error('the meter worker has stopped'));
+    });
   }
 
   async report(): Promise<MeterWorkerReport> {
@@ -60,6 +66,8 @@ export class MeterWorkerClient {
 
   /** Asks the worker to stop; resolves with its final report (null if it failed or exited without one). */
   stop(): Promise<MeterWorkerReport | null> {
+    // A failed or exited worker sends no final report: do not wait for one.
+    if (this.failure !== null || this.exited) return Promise.resolve(this.finalReport);
     const done = new Promise<MeterWorkerReport | null>((resolve) => this.finalListeners.push(resolve));
     this.worker.postMessage({ type: 'stop' } satisfies MeterWorkerMessage);
     return done;
@@ -77,6 +85,7 @@ export class MeterWorkerClient {
     if (reply.type === 'error') {
       this.failure = reply;
       this.settleAll(new Error(`the meter failed: ${reply.message}`));
+      this.onFailure(reply);
       return;
     }
     if (reply.type === 'report') {

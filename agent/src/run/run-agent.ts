@@ -85,6 +85,10 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
       meter.failure = { type: 'error', message: error.message, code: (error as { code?: string }).code ?? null };
       stop.abort();
     });
+    meter.onFailure = (failure) => {
+      process.stderr.write(`tapflow: meter failed: ${failure.message}; stopping\n`);
+      stop.abort();
+    };
     const captureCounters = (): ProbeCounters['capture'] => {
       const s = summarize(opened, ring, null, started, packetsBeforeStart);
       return { interfaces: s.interfaces.map((i) => ({ name: i.name, packetsSeen: i.packetsSeen, kernelDropped: i.kernelDropped, unseenEstimate: i.unseenEstimate, outages: i.outages })), ringDropped: s.ringDropped };

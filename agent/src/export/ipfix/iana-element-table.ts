@@ -207,4 +207,10 @@ export const IANA_ELEMENT_ROWS: ReadonlyArray<readonly [number, string, IpfixAbs
   [368, 'ingressInterfaceType', 'unsigned32'],
   [369, 'egressInterfaceType', 'unsigned32'],
   [408, 'dataLinkFrameType', 'unsigned16'],
+  [457, 'httpStatusCode', 'unsigned16'],
+  [458, 'httpUserAgent', 'string'],
+  [459, 'httpRequestMethod', 'string'],
+  [460, 'httpRequestHost', 'string'],
+  [461, 'httpRequestTarget', 'string'],
+  [462, 'httpMessageVersion', 'string'],
 ];

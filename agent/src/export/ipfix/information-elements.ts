@@ -4,6 +4,7 @@
  * records from other exporters too). Constants only; nothing here runs per packet.
  */
 import { IANA_ELEMENT_ROWS } from './iana-element-table.js';
+import { describeTapflowElement } from './tapflow-elements.js';
 
 /** RFC 7012 §3.1 abstract data types. */
 export type IpfixAbstractType =
@@ -98,6 +99,11 @@ export const IE = {
   ipVersion: iana(60, 'ipVersion', 'unsigned8'),
   destinationMacAddress: iana(80, 'destinationMacAddress', 'macAddress'),
   flowEndReason: iana(136, 'flowEndReason', 'unsigned8'),
+  minimumIpTotalLength: iana(25, 'minimumIpTotalLength', 'unsigned64'),
+  maximumIpTotalLength: iana(26, 'maximumIpTotalLength', 'unsigned64'),
+  httpStatusCode: iana(457, 'httpStatusCode', 'unsigned16'),
+  httpRequestMethod: iana(459, 'httpRequestMethod', 'string'),
+  httpRequestHost: iana(460, 'httpRequestHost', 'string'),
   icmpTypeCodeIPv6: iana(139, 'icmpTypeCodeIPv6', 'unsigned16'),
   flowStartMilliseconds: iana(152, 'flowStartMilliseconds', 'dateTimeMilliseconds'),
   flowEndMilliseconds: iana(153, 'flowEndMilliseconds', 'dateTimeMilliseconds'),
@@ -140,6 +146,8 @@ export const REVERSE_IE = {
   destinationMacAddress: reverseOf(IE.destinationMacAddress),
   flowStartMilliseconds: reverseOf(IE.flowStartMilliseconds),
   flowEndMilliseconds: reverseOf(IE.flowEndMilliseconds),
+  minimumIpTotalLength: reverseOf(IE.minimumIpTotalLength),
+  maximumIpTotalLength: reverseOf(IE.maximumIpTotalLength),
 } as const;
 
 /** The same element announced with another field length (paddingOctets, reduced-size encoding: RFC 7011 §6.2). */
@@ -176,5 +184,7 @@ export function describeElement(id: number, enterpriseNumber: number): Informati
   }
   const forward = enterpriseNumber === REVERSE_INFORMATION_ELEMENT_PEN ? byId.get(id) : undefined;
   if (forward !== undefined) return reverseOf(forward);
+  const tapflow = describeTapflowElement(id, enterpriseNumber);
+  if (tapflow !== undefined) return tapflow;
   return { id, enterpriseNumber, name: `${enterpriseNumber}.${id}`, type: 'octetArray', lengthBytes: VARIABLE_LENGTH };
 }

@@ -36,6 +36,16 @@ export interface MessageBuilderOptions {
   /** RFC 5103 biflow records (templates 258/259, reverse elements); default false: uniflow 256/257. */
   readonly biflow?: boolean | undefined;
   /**
+   * TCP flows on the connection templates (metrics, outcome, hints) and DNS flows on the DNS
+   * templates (flow-templates.ts); default false: classic templates only. The agent's
+   * configuration turns it on (ipfix.connectionFields).
+   */
+  readonly connectionFields?: boolean | undefined;
+  /** PEN of tapflow's own elements (default 32473, RFC 5612's documentation PEN). */
+  readonly enterpriseNumber?: number | undefined;
+  /** Longest hint text exported (default 254): the flow table's hint buffers, which bound the record length. */
+  readonly maxHintTextBytes?: number | undefined;
+  /**
    * Send the exporting-process statistics options record (template 260). Default: on when
    * meteringStatistics or statisticsIntervalMs is given, else off (plain exports stay as they were).
    */

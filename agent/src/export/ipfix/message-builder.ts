@@ -9,26 +9,22 @@
  * templates are due (never in templateMode 'transport': the stream transport sends
  * templateMessage() at each connection instead, RFC 7011 §8, §10.4); the options data records (exporter
  * statistics, sampling) when due; then flow data sets, a new set each time the template changes.
- * No set padding is needed: all record lengths are multiples of 4 (see templates.ts); options
- * template sets carry their own padding.
+ * Sets of fixed-length records need no padding (their lengths are multiples of 4, see
+ * templates.ts); sets of variable-length records (flow-templates.ts) are padded to 4 bytes.
+ * Options template sets carry their own padding. When all templates do not fit one message
+ * with data, they go in messages of their own just before it (pieces of whole sets).
  */
 import { AgentError } from '../../core/errors.js';
+import { HINT_TEXT_MAX_BYTES } from '../../flow/flow-record.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { FlowMessageBuilder, MessageBuilderStats, MeteringStatisticsSource } from '../flow-message-builder.js';
 import type { MessageTransport } from '../message-transport.js';
 import type { MessageBuilderOptions } from './message-builder-options.js';
 import { countOrZero, encodeSamplingDataSet, samplingTemplateFor, STATISTICS_TEMPLATE } from './options-templates.js';
+import { flowTemplates, templateFor, type FlowTemplates } from './flow-templates.js';
 import { encodeFlowRecord } from './record-encoder.js';
-import {
-  BIFLOW_IPV4_TEMPLATE,
-  BIFLOW_IPV6_TEMPLATE,
-  BIFLOW_TEMPLATE_SET,
-  encodeOptionsTemplateSets,
-  IPV4_TEMPLATE,
-  IPV6_TEMPLATE,
-  TAPFLOW_TEMPLATE_SET,
-  type IpfixTemplate,
-} from './templates.js';
+import { DEFAULT_TAPFLOW_PEN } from './tapflow-elements.js';
+import { encodeOptionsTemplateSets, encodeTemplateSet, type IpfixTemplate } from './templates.js';
 
 export type { MessageBuilderStats } from '../flow-message-builder.js';
 export type { MessageBuilderOptions, TemplateMode, TemplateRefresh } from './message-builder-options.js';
@@ -36,6 +32,8 @@ export type { MessageBuilderOptions, TemplateMode, TemplateRefresh } from './mes
 export const IPFIX_VERSION = 10;
 export const MESSAGE_HEADER_BYTES = 16;
 const SET_HEADER_BYTES = 4;
+/** A data set of variable-length records ends with up to 3 padding bytes. */
+const MAX_SET_PADDING_BYTES = 3;
 const DEFAULT_MTU_BYTES = 1_400;
 const DEFAULT_TEMPLATE_REFRESH = { messages: 20, ms: 60_000 } as const;
 const DEFAULT_STATISTICS_INTERVAL_MS = 60_000;
@@ -54,10 +52,18 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
   private readonly observationDomainId: number;
   private readonly refreshMessages: number;
   private readonly refreshMs: number;
-  private readonly ipv4Template: IpfixTemplate;
-  private readonly ipv6Template: IpfixTemplate;
-  /** Template Set + Options Template Sets, as written into messages and templateMessage(). */
+  private readonly templates: FlowTemplates;
+  /** Template Set + Options Template Sets, as written into templateMessage(). */
   private readonly templateBytes: Uint8Array;
+  /**
+   * The same, cut into whole sets that each fit a message with no data: when every template does
+   * not fit one message with the options records and a record, all but the last piece go out in
+   * messages of their own, just before the message that starts with the last piece.
+   */
+  private readonly templatePieces: readonly Uint8Array[];
+  /** All pieces but the last as whole messages (header filled in at send), built once. */
+  private readonly templateOnlyMessages: readonly Uint8Array[];
+  private readonly templateOnlyViews: readonly DataView[];
   private readonly templatesInMessages: boolean;
   private readonly statisticsEnabled: boolean;
   private readonly samplingTemplate: IpfixTemplate | null;
@@ -90,8 +96,12 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
   constructor(options: MessageBuilderOptions) {
     this.mtuBytes = options.mtuBytes ?? DEFAULT_MTU_BYTES;
     this.biflow = options.biflow === true;
-    this.ipv4Template = this.biflow ? BIFLOW_IPV4_TEMPLATE : IPV4_TEMPLATE;
-    this.ipv6Template = this.biflow ? BIFLOW_IPV6_TEMPLATE : IPV6_TEMPLATE;
+    this.templates = flowTemplates({
+      biflow: this.biflow,
+      enterpriseNumber: options.enterpriseNumber ?? DEFAULT_TAPFLOW_PEN,
+      connectionFields: options.connectionFields === true,
+      maxHintTextBytes: options.maxHintTextBytes ?? HINT_TEXT_MAX_BYTES,
+    });
     this.statisticsEnabled =
       options.exporterStatistics ?? (options.meteringStatistics !== undefined || options.statisticsIntervalMs !== undefined);
     this.observationDomainId = (options.observationDomainId ?? 1) >>> 0;
@@ -104,14 +114,28 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     const optionsTemplates: IpfixTemplate[] = [];
     if (this.statisticsEnabled) optionsTemplates.push(STATISTICS_TEMPLATE);
     if (this.samplingTemplate !== null) optionsTemplates.push(this.samplingTemplate);
-    const templateSet = this.biflow ? BIFLOW_TEMPLATE_SET : TAPFLOW_TEMPLATE_SET;
-    this.templateBytes = optionsTemplates.length === 0 ? templateSet : concat(templateSet, encodeOptionsTemplateSets(optionsTemplates));
+    const templateSet = encodeTemplateSet(this.templates.all);
+    const optionsSets = optionsTemplates.length === 0 ? new Uint8Array(0) : encodeOptionsTemplateSets(optionsTemplates);
+    this.templateBytes = concat(templateSet, optionsSets);
     const templateMode = options.templateMode ?? (options.templateRefresh === null ? 'once' : 'refresh');
     this.templatesInMessages = templateMode !== 'transport';
 
-    const largestRecord = Math.max(this.ipv4Template.recordLengthBytes, this.ipv6Template.recordLengthBytes);
-    const smallestMtu =
-      MESSAGE_HEADER_BYTES + (this.templatesInMessages ? this.templateBytes.length : 0) + this.optionsDataBytes() + SET_HEADER_BYTES + largestRecord;
+    const largestRecord = Math.max(...this.templates.all.map((template) => template.maxRecordLengthBytes));
+    const dataBytes = this.optionsDataBytes() + SET_HEADER_BYTES + largestRecord + MAX_SET_PADDING_BYTES;
+    const sets = [...this.templates.all.map((template) => encodeTemplateSet([template])), ...(optionsSets.length === 0 ? [] : [optionsSets])];
+    this.templatePieces = templatePieces(this.templateBytes, sets, this.mtuBytes - MESSAGE_HEADER_BYTES, dataBytes);
+    this.templateOnlyMessages = this.templatePieces.slice(0, -1).map((piece) => {
+      const bytes = new Uint8Array(MESSAGE_HEADER_BYTES + piece.length);
+      const view = new DataView(bytes.buffer);
+      view.setUint16(0, IPFIX_VERSION);
+      view.setUint16(2, bytes.length);
+      view.setUint32(12, this.observationDomainId);
+      bytes.set(piece, MESSAGE_HEADER_BYTES);
+      return bytes;
+    });
+    this.templateOnlyViews = this.templateOnlyMessages.map((bytes) => new DataView(bytes.buffer));
+    const largestSet = Math.max(...sets.map((set) => set.length));
+    const smallestMtu = MESSAGE_HEADER_BYTES + (this.templatesInMessages ? Math.max(largestSet, dataBytes) : dataBytes);
     if (!Number.isInteger(this.mtuBytes) || this.mtuBytes < smallestMtu || this.mtuBytes > 65_535) {
       throw new AgentError(
         'TAPFLOW_E_EXPORT_MTU',
@@ -172,7 +196,7 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
       if (this.optionsEverSent && this.optionsSentAtMs === Number.NEGATIVE_INFINITY) this.optionsSentAtMs = endMs;
       this.clockMs = endMs;
     }
-    const template = rec.ipVersion === 6 ? this.ipv6Template : this.ipv4Template;
+    const template = templateFor(this.templates, rec);
     if (this.offset === 0) {
       this.beginMessage();
     } else if (this.offset + this.roomFor(template) > this.mtuBytes) {
@@ -213,8 +237,9 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     return (this.statisticsEnabled ? SET_HEADER_BYTES + STATISTICS_TEMPLATE.recordLengthBytes : 0) + this.samplingDataSet.length;
   }
 
+  /** Room for the longest record of `template`, a set header if a new set starts, and the set's padding. */
   private roomFor(template: IpfixTemplate): number {
-    return template.recordLengthBytes + (this.setTemplateId === template.templateId ? 0 : SET_HEADER_BYTES);
+    return template.maxRecordLengthBytes + (this.setTemplateId === template.templateId ? 0 : SET_HEADER_BYTES) + MAX_SET_PADDING_BYTES;
   }
 
   private templatesDue(): boolean {
@@ -237,8 +262,11 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     this.setTemplateId = -1;
     const withTemplates = this.templatesDue();
     if (withTemplates) {
-      this.buf.set(this.templateBytes, this.offset);
-      this.offset += this.templateBytes.length;
+      const pieces = this.templatePieces;
+      for (let i = 0; i < pieces.length - 1; i++) this.sendTemplatesOnly(i);
+      const last = pieces[pieces.length - 1]!;
+      this.buf.set(last, this.offset);
+      this.offset += last.length;
       this.templatesEverSent = true;
       this.messagesSinceTemplates = 0;
       this.templatesSentAtMs = this.clockMs;
@@ -305,8 +333,27 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     this.offset += SET_HEADER_BYTES;
   }
 
+  /** Ends the open data set, padded to 4 bytes (RFC 7011 §3.3.1): variable-length records may leave it unaligned. */
   private closeSet(): void {
-    if (this.setStart >= 0) this.view.setUint16(this.setStart + 2, this.offset - this.setStart);
+    if (this.setStart < 0) return;
+    while ((this.offset - this.setStart) % 4 !== 0) this.buf[this.offset++] = 0;
+    this.view.setUint16(this.setStart + 2, this.offset - this.setStart);
+  }
+
+  /**
+   * A message holding one piece of the templates and no data records, sent at once (same
+   * sequence number as the message that follows: it carries no data records). Only when the
+   * templates do not fit one message; the messages are built once, only times and sequence change.
+   */
+  private sendTemplatesOnly(index: number): void {
+    const bytes = this.templateOnlyMessages[index]!;
+    const view = this.templateOnlyViews[index]!;
+    const length = bytes.length;
+    view.setUint32(4, this.exportTimeSeconds());
+    view.setUint32(8, this.sequence);
+    this.stats.messages_total++;
+    this.stats.octets_total += length;
+    for (let i = 0; i < this.transports.length; i++) this.transports[i]?.send(bytes, length, 0);
   }
 
   private finishMessage(): void {
@@ -327,6 +374,28 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
     this.offset = 0;
     for (let i = 0; i < this.transports.length; i++) this.transports[i]?.send(this.buf, length, records);
   }
+}
+
+/**
+ * How templates travel in messages of `room` bytes after the header. All of them with the first
+ * data when they fit (one Template Set, the common case); otherwise whole sets packed greedily
+ * into pieces, the last one riding with the data if there is room for `dataBytes` beside it, else
+ * followed by an empty piece (the data message then starts with no templates).
+ */
+function templatePieces(all: Uint8Array, sets: readonly Uint8Array[], room: number, dataBytes: number): Uint8Array[] {
+  if (all.length + dataBytes <= room) return [all];
+  const pieces: Uint8Array[] = [];
+  let current: Uint8Array = new Uint8Array(0);
+  for (const set of sets) {
+    if (current.length > 0 && current.length + set.length > room) {
+      pieces.push(current);
+      current = new Uint8Array(0);
+    }
+    current = concat(current, set);
+  }
+  pieces.push(current);
+  if (current.length + dataBytes > room) pieces.push(new Uint8Array(0));
+  return pieces;
 }
 
 function concat(first: Uint8Array, second: Uint8Array): Uint8Array {

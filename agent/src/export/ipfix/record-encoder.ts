@@ -6,14 +6,19 @@
  */
 import type { FlowRecord } from '../../flow/flow-record.js';
 import { BOOT_CELL } from '../sys-uptime-clock.js';
+import { AppHintKind } from '../../hints/app-hints.js';
+import { VARIABLE_LENGTH } from './information-elements.js';
+import { DNS_NO_RESPONSE } from './tapflow-elements.js';
 
 /** What the encoder needs of a template (IpfixTemplate and V9Template both are one). */
 export interface RecordLayout {
   /** Element ids in field order (reverse elements as 0x8000 | id): what the encoder switches on. */
-  readonly fieldIds: Uint16Array;
+  readonly fieldIds: Uint32Array;
   readonly fields: readonly { readonly lengthBytes: number }[];
   /** RFC 5103 biflow: flowStart/End span both directions and reverse fields are written. */
   readonly biflow: boolean;
+  /** Longest variable-length text written (IPFIX templates with texts; longer ones are cut). */
+  readonly maxTextBytes?: number;
 }
 
 const TWO_POW_32 = 4_294_967_296;
@@ -44,6 +49,7 @@ export function encodeFlowRecord(view: DataView, offset: number, rec: FlowRecord
   // sys-uptime-clock.ts) rather than passed, which would box the double; clamped at 0, modulo 2^32.
   const bootMs = uptimeCells === null ? 0 : (uptimeCells[BOOT_CELL] ?? 0);
   const ids = template.fieldIds;
+  const maxText = template.maxTextBytes ?? 0;
   let startMs = rec.startMs;
   let endMs = rec.endMs;
   let reverseStartMs = 0;
@@ -178,13 +184,72 @@ export function encodeFlowRecord(view: DataView, offset: number, rec: FlowRecord
       case 0x8005: view.setUint8(at, rec.reverseTos); at += 1; break;
       case 0x8034: view.setUint8(at, rec.reverseMinTtl); at += 1; break;
       case 0x8035: view.setUint8(at, rec.reverseMaxTtl); at += 1; break;
+      // IP packet size range, reduced-size (2 bytes: an IP total length fits).
+      case 25: view.setUint16(at, rec.minIpOctets); at += 2; break;
+      case 26: view.setUint16(at, rec.maxIpOctets); at += 2; break;
+      case 0x8019: view.setUint16(at, rec.reverseMinIpOctets); at += 2; break;
+      case 0x801a: view.setUint16(at, rec.reverseMaxIpOctets); at += 2; break;
+      // HTTP hints (IANA). Texts only of the record's hint kind: flow-templates.ts counts on at most two.
+      case 457: view.setUint16(at, rec.httpStatusCode); at += 2; break;
+      case 459: at = writeText(view, at, maxText, rec.httpRequestMethod, rec.appHintKind === AppHintKind.HTTP ? rec.httpRequestMethodLength : 0); break;
+      case 460: at = writeText(view, at, maxText, rec.httpRequestHost, rec.appHintKind === AppHintKind.HTTP ? rec.httpRequestHostLength : 0); break;
+      // tapflow's elements (TAPFLOW_KEY_BASE | id; reverse: | 0x4000), see tapflow-elements.ts.
+      case 0x1_0001: view.setUint8(at, rec.connectionOutcome); at += 1; break;
+      case 0x1_0002: view.setUint16(at, rec.synRetries > 0xffff ? 0xffff : rec.synRetries); at += 2; break;
+      case 0x1_0003: view.setUint32(at, rec.handshakeServerRttUs); at += 4; break;
+      case 0x1_0004: view.setUint32(at, rec.handshakeClientRttUs); at += 4; break;
+      case 0x1_0005: view.setUint32(at, rec.serverResponseCount); at += 4; break;
+      case 0x1_0006:
+        view.setUint32(at, rec.serverResponseSumUs / TWO_POW_32);
+        view.setUint32(at + 4, rec.serverResponseSumUs % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x1_0007: view.setUint32(at, rec.serverResponseMinUs); at += 4; break;
+      case 0x1_0008: view.setUint32(at, rec.serverResponseMaxUs); at += 4; break;
+      case 0x1_0009: view.setUint32(at, rec.retransmittedPackets); at += 4; break;
+      case 0x1_000a:
+        view.setUint32(at, rec.retransmittedOctets / TWO_POW_32);
+        view.setUint32(at + 4, rec.retransmittedOctets % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x1_000b: view.setUint32(at, rec.outOfOrderPackets); at += 4; break;
+      case 0x1_000c: view.setUint32(at, rec.zeroWindowEvents); at += 4; break;
+      case 0x1_4009: view.setUint32(at, rec.reverseRetransmittedPackets); at += 4; break;
+      case 0x1_400a:
+        view.setUint32(at, rec.reverseRetransmittedOctets / TWO_POW_32);
+        view.setUint32(at + 4, rec.reverseRetransmittedOctets % TWO_POW_32);
+        at += 8;
+        break;
+      case 0x1_400b: view.setUint32(at, rec.reverseOutOfOrderPackets); at += 4; break;
+      case 0x1_400c: view.setUint32(at, rec.reverseZeroWindowEvents); at += 4; break;
+      case 0x1_000d: at = writeText(view, at, maxText, rec.dnsQueryName, rec.appHintKind === AppHintKind.DNS ? rec.dnsQueryNameLength : 0); break;
+      case 0x1_000e: view.setUint16(at, rec.dnsQueryType); at += 2; break;
+      case 0x1_000f: view.setUint8(at, rec.dnsResponseSeen === 0 ? DNS_NO_RESPONSE : rec.dnsResponseCode); at += 1; break;
+      case 0x1_0010: at = writeText(view, at, maxText, rec.tlsServerName, rec.appHintKind === AppHintKind.TLS ? rec.tlsServerNameLength : 0); break;
+      case 0x1_0011: view.setUint16(at, rec.tlsVersion); at += 2; break;
+      case 0x1_0012: at = writeText(view, at, maxText, rec.tlsAlpn, rec.appHintKind === AppHintKind.TLS ? rec.tlsAlpnLength : 0); break;
       default: {
         // paddingOctets (210), or a field tapflow has no value for: zero-fill.
         const field = template.fields[i];
+        if (field !== undefined && field.lengthBytes === VARIABLE_LENGTH) {
+          view.setUint8(at++, 0); // an empty variable-length value
+          break;
+        }
         const end = at + (field === undefined ? 0 : field.lengthBytes);
         while (at < end) view.setUint8(at++, 0);
       }
     }
   }
   return at;
+}
+
+/**
+ * A variable-length text (RFC 7011 §7): its length in one byte, then the bytes. Hint texts hold
+ * at most HINT_TEXT_MAX_BYTES (254), under the 255 that would switch to the 3-byte length form.
+ */
+function writeText(view: DataView, offset: number, maxBytes: number, text: Uint8Array, length: number): number {
+  const n = length > maxBytes ? maxBytes : length;
+  view.setUint8(offset, n);
+  for (let i = 0; i < n; i++) view.setUint8(offset + 1 + i, text[i]!);
+  return offset + 1 + n;
 }

@@ -10,7 +10,7 @@
  * Data sets (4-byte header + whole records) and the template set are therefore multiples of 4
  * bytes, so no set padding is ever needed.
  */
-import { IE, REVERSE_IE, withLength, type InformationElement } from './information-elements.js';
+import { IE, REVERSE_IE, REVERSE_INFORMATION_ELEMENT_PEN, VARIABLE_LENGTH, withLength, type InformationElement } from './information-elements.js';
 
 export const TEMPLATE_SET_ID = 2;
 export const OPTIONS_TEMPLATE_SET_ID = 3;
@@ -22,8 +22,15 @@ export const TEMPLATE_ID_IPV6 = 257;
 export const TEMPLATE_ID_BIFLOW_IPV4 = 258;
 export const TEMPLATE_ID_BIFLOW_IPV6 = 259;
 
-/** Field-id bit marking an enterprise-specific element (RFC 7011 §3.2); here always PEN 29305 (reverse). */
+/** Field-id bit marking an enterprise-specific element (RFC 7011 §3.2). */
 export const ENTERPRISE_BIT = 0x8000;
+/**
+ * Encoder key of a tapflow enterprise element (tapflow-elements.ts): 0x10000 | id, so the one
+ * switch in record-encoder.ts tells them from IANA ids and RFC 5103 reverse ids (0x8000 | id).
+ */
+export const TAPFLOW_KEY_BASE = 0x1_0000;
+/** Bytes a variable-length field takes at most: tapflow's texts fit the 1-byte length prefix (RFC 7011 §7). */
+export const MAX_VARIABLE_FIELD_BYTES = 1 + 254;
 
 export interface TemplateField {
   readonly element: InformationElement;
@@ -42,39 +49,65 @@ export interface IpfixTemplate {
   readonly scopeFieldCount: number;
   readonly fields: readonly TemplateField[];
   /**
-   * What the record encoder switches on, in field order: the element id, with ENTERPRISE_BIT set
-   * for RFC 5103 reverse elements (PEN 29305).
+   * What the record encoder switches on, in field order: the IANA element id; 0x8000 | id for
+   * RFC 5103 reverse elements (PEN 29305); TAPFLOW_KEY_BASE | id for any other enterprise element,
+   * which in a data template is always one of tapflow's own (under the configured PEN).
    */
-  readonly fieldIds: Uint16Array;
+  readonly fieldIds: Uint32Array;
+  /** Length of a record whose variable-length fields are all empty (the whole length when there are none). */
   readonly recordLengthBytes: number;
+  /** Longest record: the non-empty variable-length fields at 1 + maxTextBytes. */
+  readonly maxRecordLengthBytes: number;
+  /** Longest variable-length text the encoder writes (it cuts longer ones). */
+  readonly maxTextBytes: number;
 }
 
 export interface TemplateOptions {
   readonly ipVersion?: 0 | 4 | 6;
   readonly biflow?: boolean;
   readonly scopeFieldCount?: number;
+  /** How many variable-length fields of one record can be non-empty (default: all of them). */
+  readonly filledVariableFields?: number;
+  /** Bytes kept of a variable-length text (default 254; the encoder cuts longer ones). */
+  readonly maxTextBytes?: number;
 }
 
 export function defineTemplate(templateId: number, elements: readonly InformationElement[], options: TemplateOptions = {}): IpfixTemplate {
   if (templateId < MIN_DATA_SET_ID || templateId > 0xffff) throw new RangeError(`template id ${templateId} must be 256..65535`);
+  const maxTextBytes = options.maxTextBytes ?? MAX_VARIABLE_FIELD_BYTES - 1;
+  if (!Number.isInteger(maxTextBytes) || maxTextBytes < 0 || maxTextBytes > MAX_VARIABLE_FIELD_BYTES - 1) throw new RangeError(`maxTextBytes must be 0..254, got ${maxTextBytes}`);
   let offsetBytes = 0;
+  let variableFields = 0;
   const fields = elements.map((element) => {
     if (element.enterpriseNumber !== 0 && element.id >= ENTERPRISE_BIT) throw new RangeError(`element id ${element.id} has no room for the enterprise bit`);
+    const variable = element.lengthBytes === VARIABLE_LENGTH;
+    if (variable) variableFields++;
+    else if (variableFields > 0) throw new RangeError(`template ${templateId}: fixed-length ${element.name} after a variable-length field`);
+    // Variable-length fields come last, so every fixed field keeps a known offset.
     const field = Object.freeze({ element, lengthBytes: element.lengthBytes, offsetBytes });
-    offsetBytes += element.lengthBytes;
+    offsetBytes += variable ? 1 : element.lengthBytes;
     return field;
   });
-  // Whole records of a multiple of 4 bytes keep every set 4-byte aligned without padding.
-  if (offsetBytes % 4 !== 0) throw new RangeError(`template ${templateId} record length ${offsetBytes} is not a multiple of 4`);
+  // Fixed records of a multiple of 4 bytes keep every set 4-byte aligned without padding; sets of
+  // variable-length records are padded by the message builder.
+  if (variableFields === 0 && offsetBytes % 4 !== 0) throw new RangeError(`template ${templateId} record length ${offsetBytes} is not a multiple of 4`);
   return Object.freeze({
     templateId,
     ipVersion: options.ipVersion ?? 0,
     biflow: options.biflow ?? false,
     scopeFieldCount: options.scopeFieldCount ?? 0,
     fields: Object.freeze(fields),
-    fieldIds: Uint16Array.from(elements, (element) => element.id | (element.enterpriseNumber === 0 ? 0 : ENTERPRISE_BIT)),
+    fieldIds: Uint32Array.from(elements, encoderKey),
     recordLengthBytes: offsetBytes,
+    maxRecordLengthBytes: offsetBytes + Math.min(variableFields, options.filledVariableFields ?? variableFields) * maxTextBytes,
+    maxTextBytes,
   });
+}
+
+function encoderKey(element: InformationElement): number {
+  if (element.enterpriseNumber === 0) return element.id;
+  if (element.enterpriseNumber === REVERSE_INFORMATION_ELEMENT_PEN) return ENTERPRISE_BIT | element.id;
+  return TAPFLOW_KEY_BASE | element.id;
 }
 
 const COUNTERS_AND_TIMES = [IE.octetDeltaCount, IE.packetDeltaCount, IE.flowStartMilliseconds, IE.flowEndMilliseconds];
@@ -88,19 +121,14 @@ const AFTER_ADDRESSES = [
 const TCP_AND_VLAN = [IE.tcpControlBits, IE.vlanId];
 const ONE_BYTE_FIELDS = [IE.protocolIdentifier, IE.ipClassOfService, IE.minimumTTL, IE.maximumTTL, IE.ipVersion, IE.flowEndReason];
 
+const UNIFLOW_V4_ELEMENTS = [...COUNTERS_AND_TIMES, IE.sourceIPv4Address, IE.destinationIPv4Address, ...AFTER_ADDRESSES, IE.icmpTypeCodeIPv4, ...TCP_AND_VLAN, ...ONE_BYTE_FIELDS];
+const UNIFLOW_V6_ELEMENTS = [...COUNTERS_AND_TIMES, IE.sourceIPv6Address, IE.destinationIPv6Address, ...AFTER_ADDRESSES, IE.icmpTypeCodeIPv6, ...TCP_AND_VLAN, ...ONE_BYTE_FIELDS];
+
 /** IPv4 flows: 20 fields, 72-byte records. */
-export const IPV4_TEMPLATE = defineTemplate(
-  TEMPLATE_ID_IPV4,
-  [...COUNTERS_AND_TIMES, IE.sourceIPv4Address, IE.destinationIPv4Address, ...AFTER_ADDRESSES, IE.icmpTypeCodeIPv4, ...TCP_AND_VLAN, ...ONE_BYTE_FIELDS],
-  { ipVersion: 4 },
-);
+export const IPV4_TEMPLATE = defineTemplate(TEMPLATE_ID_IPV4, UNIFLOW_V4_ELEMENTS, { ipVersion: 4 });
 
 /** IPv6 flows: 20 fields, 96-byte records. */
-export const IPV6_TEMPLATE = defineTemplate(
-  TEMPLATE_ID_IPV6,
-  [...COUNTERS_AND_TIMES, IE.sourceIPv6Address, IE.destinationIPv6Address, ...AFTER_ADDRESSES, IE.icmpTypeCodeIPv6, ...TCP_AND_VLAN, ...ONE_BYTE_FIELDS],
-  { ipVersion: 6 },
-);
+export const IPV6_TEMPLATE = defineTemplate(TEMPLATE_ID_IPV6, UNIFLOW_V6_ELEMENTS, { ipVersion: 6 });
 
 export const TAPFLOW_TEMPLATES: readonly IpfixTemplate[] = Object.freeze([IPV4_TEMPLATE, IPV6_TEMPLATE]);
 
@@ -140,38 +168,41 @@ const BIFLOW_ONE_BYTE_FIELDS = [
   IE.maximumTTL,
   IE.ipVersion,
   IE.flowEndReason,
-  withLength(IE.paddingOctets, 3),
 ];
+const BIFLOW_V4_ELEMENTS = [
+  ...BIFLOW_COUNTERS_AND_TIMES,
+  IE.sourceIPv4Address,
+  IE.destinationIPv4Address,
+  ...BIFLOW_AFTER_ADDRESSES,
+  IE.icmpTypeCodeIPv4,
+  ...BIFLOW_TCP_AND_VLAN,
+  ...BIFLOW_ONE_BYTE_FIELDS,
+];
+const BIFLOW_V6_ELEMENTS = [
+  ...BIFLOW_COUNTERS_AND_TIMES,
+  IE.sourceIPv6Address,
+  IE.destinationIPv6Address,
+  ...BIFLOW_AFTER_ADDRESSES,
+  IE.icmpTypeCodeIPv6,
+  ...BIFLOW_TCP_AND_VLAN,
+  ...BIFLOW_ONE_BYTE_FIELDS,
+];
+const BIFLOW_PADDING = withLength(IE.paddingOctets, 3);
 
 /** IPv4 biflows: 32 fields, 128-byte records. */
-export const BIFLOW_IPV4_TEMPLATE = defineTemplate(
-  TEMPLATE_ID_BIFLOW_IPV4,
-  [
-    ...BIFLOW_COUNTERS_AND_TIMES,
-    IE.sourceIPv4Address,
-    IE.destinationIPv4Address,
-    ...BIFLOW_AFTER_ADDRESSES,
-    IE.icmpTypeCodeIPv4,
-    ...BIFLOW_TCP_AND_VLAN,
-    ...BIFLOW_ONE_BYTE_FIELDS,
-  ],
-  { ipVersion: 4, biflow: true },
-);
+export const BIFLOW_IPV4_TEMPLATE = defineTemplate(TEMPLATE_ID_BIFLOW_IPV4, [...BIFLOW_V4_ELEMENTS, BIFLOW_PADDING], { ipVersion: 4, biflow: true });
 
 /** IPv6 biflows: 32 fields, 152-byte records. */
-export const BIFLOW_IPV6_TEMPLATE = defineTemplate(
-  TEMPLATE_ID_BIFLOW_IPV6,
-  [
-    ...BIFLOW_COUNTERS_AND_TIMES,
-    IE.sourceIPv6Address,
-    IE.destinationIPv6Address,
-    ...BIFLOW_AFTER_ADDRESSES,
-    IE.icmpTypeCodeIPv6,
-    ...BIFLOW_TCP_AND_VLAN,
-    ...BIFLOW_ONE_BYTE_FIELDS,
-  ],
-  { ipVersion: 6, biflow: true },
-);
+export const BIFLOW_IPV6_TEMPLATE = defineTemplate(TEMPLATE_ID_BIFLOW_IPV6, [...BIFLOW_V6_ELEMENTS, BIFLOW_PADDING], { ipVersion: 6, biflow: true });
+
+/**
+ * The classic flow fields (the 256-259 templates without biflow padding): what the connection and
+ * DNS templates (flow-templates.ts) extend.
+ */
+export function classicFlowElements(ipVersion: 4 | 6, biflow: boolean): readonly InformationElement[] {
+  if (biflow) return ipVersion === 4 ? BIFLOW_V4_ELEMENTS : BIFLOW_V6_ELEMENTS;
+  return ipVersion === 4 ? UNIFLOW_V4_ELEMENTS : UNIFLOW_V6_ELEMENTS;
+}
 
 export const BIFLOW_TEMPLATES: readonly IpfixTemplate[] = Object.freeze([BIFLOW_IPV4_TEMPLATE, BIFLOW_IPV6_TEMPLATE]);
 

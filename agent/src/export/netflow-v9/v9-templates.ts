@@ -66,7 +66,7 @@ export interface V9Template {
   readonly ipVersion: 4 | 6;
   readonly fields: readonly V9FieldSpec[];
   /** Field types in order: what the shared record encoder (ipfix/record-encoder.ts) switches on. */
-  readonly fieldIds: Uint16Array;
+  readonly fieldIds: Uint32Array;
   /** NetFlow v9 has no biflow. */
   readonly biflow: false;
   readonly recordLengthBytes: number;
@@ -79,7 +79,7 @@ function defineTemplate(templateId: number, ipVersion: 4 | 6, fields: readonly V
     templateId,
     ipVersion,
     fields: Object.freeze([...fields]),
-    fieldIds: Uint16Array.from(fields, (spec) => spec.type),
+    fieldIds: Uint32Array.from(fields, (spec) => spec.type),
     biflow: false as const,
     recordLengthBytes: fields.reduce((sum, spec) => sum + spec.lengthBytes, 0),
   });

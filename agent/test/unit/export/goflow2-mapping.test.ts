@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REVERSE_INFORMATION_ELEMENT_PEN } from '../../../src/export/ipfix/information-elements.js';
-import { BIFLOW_TEMPLATES } from '../../../src/export/ipfix/templates.js';
+import { flowTemplates } from '../../../src/export/ipfix/flow-templates.js';
+import { DEFAULT_TAPFLOW_PEN, TAPFLOW_ELEMENT_ROWS } from '../../../src/export/ipfix/tapflow-elements.js';
+import { BIFLOW_TEMPLATES, IPV4_TEMPLATE, IPV6_TEMPLATE } from '../../../src/export/ipfix/templates.js';
 import { REPO_ROOT } from '../../helpers/shared-pcaps.js';
 
 const MAPPING_FILE = join(REPO_ROOT, 'probe-config/collectors/goflow2-mapping.yaml');
@@ -160,12 +162,35 @@ describe('GoFlow2 mapping file for the RFC 5103 reverse elements', () => {
     assert.deepEqual(Object.fromEntries([...fromTemplates].sort()), Object.fromEntries(Object.entries(REVERSE_ELEMENTS).sort()), 'the biflow templates send exactly these');
     const withPen = ipfix.filter((entry) => entry.pen !== 0 || entry.penprovided);
     for (const [name, id] of Object.entries(REVERSE_ELEMENTS)) {
-      const matches = withPen.filter((entry) => entry.field === id);
+      const matches = withPen.filter((entry) => entry.field === id && entry.pen === REVERSE_INFORMATION_ELEMENT_PEN);
       assert.equal(matches.length, 1, `${name} (29305/${id}) mapped once`);
       assert.equal(matches[0]!.pen, 29_305, `${name}: pen`);
       assert.equal(matches[0]!.penprovided, true, `${name}: GoFlow2 keys enterprise fields by penprovided-pen-field`);
     }
-    assert.equal(withPen.length, Object.keys(REVERSE_ELEMENTS).length, 'no other enterprise fields');
+    const reverseMapped = withPen.filter((entry) => entry.pen === REVERSE_INFORMATION_ELEMENT_PEN);
+    assert.equal(reverseMapped.length, Object.keys(REVERSE_ELEMENTS).length + 2, 'the classic reverse elements + the IP length range');
+  });
+
+  it('maps every field the connection and DNS templates add, once, under the element\'s own PEN', () => {
+    const classic = new Set([...BIFLOW_TEMPLATES, IPV4_TEMPLATE, IPV6_TEMPLATE].flatMap((t) => t.fields.map((f) => `${f.element.enterpriseNumber}/${f.element.id}`)));
+    const added = new Map<string, string>();
+    for (const biflow of [false, true]) {
+      const templates = flowTemplates({ biflow, enterpriseNumber: DEFAULT_TAPFLOW_PEN, connectionFields: true, maxHintTextBytes: 64 });
+      for (const template of templates.all) {
+        for (const f of template.fields) {
+          const key = `${f.element.enterpriseNumber}/${f.element.id}`;
+          if (!classic.has(key)) added.set(key, f.element.name);
+        }
+      }
+    }
+    assert.ok(added.size >= 5 + 2 + TAPFLOW_ELEMENT_ROWS.length, `${added.size} new fields`);
+    for (const [key, name] of added) {
+      const [pen, id] = key.split('/').map(Number) as [number, number];
+      const matches = ipfix.filter((entry) => entry.field === id && entry.pen === pen && entry.penprovided === (pen !== 0));
+      assert.equal(matches.length, 1, `${name} (${key}) mapped once`);
+    }
+    const tapflowMapped = ipfix.filter((entry) => entry.pen === DEFAULT_TAPFLOW_PEN);
+    assert.equal(tapflowMapped.length, [...added.keys()].filter((key) => key.startsWith(`${DEFAULT_TAPFLOW_PEN}/`)).length, 'no stale tapflow element');
   });
 
   it('maps flowEndReason and the TTL range (no PEN) for IPFIX and NetFlow v9', () => {

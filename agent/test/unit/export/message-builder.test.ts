@@ -201,12 +201,27 @@ describe('MTU', () => {
     });
   }
 
-  test('an MTU too small for header + templates + one record is refused', () => {
+  test('an MTU too small for one record is refused; one too small for all templates beside data splits them', () => {
     assert.throws(
-      () => new IpfixMessageBuilder({ transports: [], exportTimeSeconds: () => 0, mtuBytes: 200 }),
+      () => new IpfixMessageBuilder({ transports: [], exportTimeSeconds: () => 0, mtuBytes: 16 + 4 + 96 - 1 }),
       (error: Error & { code?: string }) => error.code === 'TAPFLOW_E_EXPORT_MTU',
     );
-    assert.doesNotThrow(() => new IpfixMessageBuilder({ transports: [], exportTimeSeconds: () => 0, mtuBytes: 16 + 172 + 4 + 96 }));
+    const sendTwo = (mtuBytes: number): ReturnType<typeof walk>[] => {
+      const transport = new RecordingTransport();
+      const builder = new IpfixMessageBuilder({ transports: [transport], exportTimeSeconds: () => 0, mtuBytes });
+      feed(builder, 2, 1);
+      builder.flush(0);
+      return transport.messages.map(walk);
+    };
+    // Header + the 172-byte template set + a set of one 96-byte record (+3 padding room): one message.
+    const roomy = sendTwo(16 + 172 + 4 + 96 + 3);
+    assert.equal(roomy[0]?.hasTemplates && roomy[0].templateSetIsFirst, true);
+    // 200 bytes: the templates go first, in messages of their own (no records, same sequence number).
+    const tight = sendTwo(200);
+    for (const message of tight) assert.ok(message.length <= 200);
+    assert.equal(tight.reduce((sum, message) => sum + message.records, 0), 2);
+    const firstData = tight.findIndex((message) => message.records > 0);
+    assert.ok(firstData >= 1 && tight.slice(0, firstData).every((message) => message.hasTemplates && message.records === 0));
   });
 
   test('flush with nothing pending sends nothing; every transport gets the same bytes', () => {

@@ -95,7 +95,7 @@ function tcpQuality(packets: number, retransmittedPackets: number): TcpQuality {
 
 export function summaryPayload(probeId: string, toMs: number, overrides: Partial<SummaryPayload> = {}): SummaryPayload {
   return {
-    schema: 'tapflow.summary/1',
+    schema: 'tapflow.summary/2',
     probeId,
     seq: 7,
     from: toMs - 60_000,

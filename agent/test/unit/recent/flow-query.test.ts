@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { CommandError } from '../../../src/fleet/fleet-commands.js';
 import { FlowRecord } from '../../../src/flow/flow-record.js';
 import { FLOW_QUERY_MAX_BYTES, parseFlowQuery, runFlowQuery, type FlowQueryResult } from '../../../src/recent/flow-query.js';
-import { RecentFlowRing } from '../../../src/recent/recent-flow-ring.js';
+import { AppHintKind } from '../../../src/hints/app-hints.js';
+import { RECENT_SERVER_NAME_BYTES, RecentFlowRing } from '../../../src/recent/recent-flow-ring.js';
 import { seededRandom } from '../export/export-test-kit.js';
 import {
   bruteForceMatches,
@@ -197,14 +198,15 @@ test('records overwritten between pages are reported, and the pages go on with w
   const ring = new RecentFlowRing(200);
   const flows = syntheticFlows(400, 11);
   addAll(ring, flows.slice(0, 200));
-  const page1 = runFlowQuery(ring, parseFlowQuery({ limit: 50 }));
-  assert.deepEqual(page1.records.map(pickExpectedKeys), flows.slice(150, 200).reverse().map(expectedRecord));
+  // 45 records (about 1.3 kB of JSON each) fit one page's byte budget.
+  const page1 = runFlowQuery(ring, parseFlowQuery({ limit: 45 }));
+  assert.deepEqual(page1.records.map(pickExpectedKeys), flows.slice(155, 200).reverse().map(expectedRecord));
   assert.equal(page1.matched, 200);
   addAll(ring, flows.slice(200, 320)); // overwrites sequences 0..119
-  const page2 = runFlowQuery(ring, parseFlowQuery({ limit: 50, cursor: page1.nextCursor }));
+  const page2 = runFlowQuery(ring, parseFlowQuery({ limit: 45, cursor: page1.nextCursor }));
   assert.equal(page2.overwrittenSinceCursor, 120);
-  assert.deepEqual(page2.records.map(pickExpectedKeys), flows.slice(120, 150).reverse().map(expectedRecord));
-  assert.equal(page2.matched, 30);
+  assert.deepEqual(page2.records.map(pickExpectedKeys), flows.slice(120, 155).reverse().map(expectedRecord));
+  assert.equal(page2.matched, 35);
   assert.equal(page2.nextCursor, null);
   // Everything older than the cursor gone: an empty last page that says how much was lost.
   const page1b = runFlowQuery(ring, parseFlowQuery({ limit: 10 }));
@@ -221,7 +223,7 @@ test('a page stops at the byte budget, says truncated, and the pages still add u
   addAll(ring, FLOWS);
   const full = runFlowQuery(ring, parseFlowQuery({ limit: 1000 }));
   assert.equal(full.truncated, true, 'a full page of 1000 records does not fit the default budget');
-  assert.ok(full.records.length > 50 && full.records.length < 1000);
+  assert.ok(full.records.length > 40 && full.records.length < 1000);
   assert.ok(Buffer.byteLength(JSON.stringify(full)) <= FLOW_QUERY_MAX_BYTES);
   const maxBytes = 8 * 1024;
   const pages = allPages(ring, { limit: 1000, address: '192.0.2.0/24' }, maxBytes);
@@ -251,6 +253,43 @@ test('result records carry every kept field under its IANA-like name', () => {
   assert.equal(result!.reverseFlowStartMs, flow.reverseStartMs);
   assert.equal(result!.reverseIngressInterface, flow.reverseIngressInterface);
   assert.equal(result!.ipVersion, 6);
+});
+
+test('result records carry the application hints: kind, numbers and the server name (cut at RECENT_SERVER_NAME_BYTES)', () => {
+  const ring = new RecentFlowRing(8);
+  const text = (field: Uint8Array, value: string): number => {
+    field.set(Buffer.from(value, 'latin1'));
+    return value.length;
+  };
+  const cases: [string, (r: FlowRecord) => void, Record<string, unknown>][] = [
+    ['none', () => {}, { appHint: null, serverName: null, dnsQueryType: 0, httpStatusCode: 0, tlsVersion: 0 }],
+    ['dns', (r) => {
+      r.appHintKind = AppHintKind.DNS;
+      r.dnsQueryNameLength = text(r.dnsQueryName, 'www.example.org');
+      r.dnsQueryType = 28;
+      r.dnsResponseSeen = 1;
+      r.dnsResponseCode = 3;
+    }, { appHint: 'dns', serverName: 'www.example.org', dnsQueryType: 28, dnsResponseSeen: 1, dnsResponseCode: 3 }],
+    ['http', (r) => {
+      r.appHintKind = AppHintKind.HTTP;
+      r.httpRequestHostLength = text(r.httpRequestHost, 'h'.repeat(100));
+      r.httpStatusCode = 404;
+    }, { appHint: 'http', serverName: 'h'.repeat(RECENT_SERVER_NAME_BYTES), httpStatusCode: 404 }],
+    ['tls', (r) => {
+      r.appHintKind = AppHintKind.TLS;
+      r.tlsServerNameLength = text(r.tlsServerName, 'sni.example');
+      r.tlsVersion = 0x0304;
+    }, { appHint: 'tls', serverName: 'sni.example', tlsVersion: 0x0304 }],
+  ];
+  for (const [, fill] of cases) {
+    const record = fillFlowRecord(new FlowRecord(), FLOWS[0]!);
+    fill(record);
+    ring.add(record);
+  }
+  const results = runFlowQuery(ring, parseFlowQuery({})).records.reverse(); // newest first
+  cases.forEach(([label, , expected], i) => {
+    for (const [key, value] of Object.entries(expected)) assert.equal(results[i]![key], value, `${label} ${key}`);
+  });
 });
 
 function assertInvalid(args: QueryArgs, name: string, ring?: RecentFlowRing): void {
