@@ -3,7 +3,7 @@
  * probe-config/README.md document them (generated from the schema's descriptions).
  */
 
-/** Flow-table capacity: ~190 bytes a flow preallocated, so 65,536 flows ≈ 12 MiB. */
+/** Flow-table capacity: ~430 bytes a flow preallocated (connection metrics and hint buffers included), so 65,536 flows ≈ 27 MiB. */
 export const MAX_FLOWS = 65_536;
 
 /** A flow that lives longer than this is exported in parts (flowEndReason 2, activeTimeout). */
