@@ -6,7 +6,7 @@
  */
 import { IpfixMessageBuilder, type MessageBuilderOptions } from '../src/export/ipfix/message-builder.js';
 import { FlowRecord } from '../src/flow/flow-record.js';
-import { fillRecord, NullTransport, randomFlows } from '../test/unit/export/export-test-kit.js';
+import { fillRecord, NullTransport, randomFlows, seededRandom, withConnection } from '../test/unit/export/export-test-kit.js';
 import { formatTable, median } from './bench-format.js';
 
 interface EncodeCase {
@@ -27,37 +27,16 @@ export interface EncodeResult {
   bytesPerRecord: number;
 }
 
-const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
-
-/** 256 prepared records: TCP with metrics and an HTTP or TLS hint when `connection`. */
+/** 256 prepared records: TCP/UDP with connection metrics and a DNS, HTTP or TLS hint when `connection`. */
 function recordPool(connection: boolean): FlowRecord[] {
+  const random = seededRandom(5);
   return randomFlows(256, 3).map((flow, i) => {
     const rec = fillRecord(new FlowRecord(), flow);
     rec.reversePackets = rec.packets;
     rec.reverseOctets = rec.octets;
     rec.reverseStartMs = rec.startMs;
     rec.reverseEndMs = rec.endMs;
-    if (!connection) return rec;
-    rec.protocol = 6;
-    rec.connectionOutcome = 1 + (i % 8);
-    rec.handshakeServerRttUs = 40_000 + i;
-    rec.handshakeClientRttUs = 30_000 + i;
-    rec.serverResponseCount = 2;
-    rec.serverResponseSumUs = 400_000;
-    rec.retransmittedPackets = i % 3;
-    rec.minIpOctets = 40;
-    rec.maxIpOctets = 1500;
-    const host = ascii(`service-${i % 17}.example.net`);
-    rec.appHintKind = i % 2 === 0 ? 2 : 3; // HTTP, TLS
-    rec.httpRequestHost.set(host);
-    rec.httpRequestHostLength = host.length;
-    rec.httpRequestMethod.set(ascii('GET'));
-    rec.httpRequestMethodLength = 3;
-    rec.tlsServerName.set(host);
-    rec.tlsServerNameLength = host.length;
-    rec.tlsAlpn.set(ascii('h2'));
-    rec.tlsAlpnLength = 2;
-    return rec;
+    return connection ? withConnection(rec, i, random) : rec;
   });
 }
 

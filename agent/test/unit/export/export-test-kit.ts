@@ -184,3 +184,34 @@ export class NullTransport implements MessageTransport {
     return Promise.resolve();
   }
 }
+
+const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+/** TCP connection metrics and a hint of each kind, so the connection/DNS templates and their texts are encoded. */
+export function withConnection(rec: FlowRecord, i: number, random: () => number): FlowRecord {
+  rec.protocol = i % 4 === 3 ? 17 : 6;
+  rec.connectionOutcome = 1 + (i % 8);
+  rec.synRetries = i % 5;
+  rec.handshakeServerRttUs = Math.floor(random() * 4_294_967_295);
+  rec.handshakeClientRttUs = Math.floor(random() * 1e6);
+  rec.serverResponseCount = 3;
+  rec.serverResponseSumUs = Number.MAX_SAFE_INTEGER - Math.floor(random() * 1e9);
+  rec.retransmittedOctets = 2 ** 40 + i;
+  rec.reverseRetransmittedOctets = 2 ** 41 + i;
+  rec.minIpOctets = 40;
+  rec.maxIpOctets = 1500;
+  rec.appHintKind = 1 + (i % 3); // DNS, HTTP, TLS
+  const name = latin1(`host-${i}.example.com`);
+  rec.dnsQueryName.set(name);
+  rec.dnsQueryNameLength = name.length;
+  rec.httpRequestHost.set(name);
+  rec.httpRequestHostLength = name.length;
+  rec.httpRequestMethod.set(latin1('GET'));
+  rec.httpRequestMethodLength = 3;
+  rec.tlsServerName.set(name);
+  rec.tlsServerNameLength = name.length;
+  rec.tlsAlpn.set(latin1('h2'));
+  rec.tlsAlpnLength = 2;
+  return rec;
+}
+

@@ -9,6 +9,7 @@
  * produce: idle, forced end of an open connection, zero windows, non-TCP flows.
  * (tcp-metrics-allocation.test.ts proves the packet path with TCP tracking allocates nothing.)
  */
+import { tcpPacketView } from '../../helpers/tcp-packet-view.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -264,21 +265,7 @@ const ACK = 0x10;
 const PSH = 0x08;
 
 function tcpPacket(fromClient: boolean, flags: number, seq: number, ack: number, payload: number, window = 1000): PacketView {
-  const v = new PacketView();
-  v.ipVersion = 4;
-  v.srcAddr[0] = fromClient ? 1 : 2;
-  v.dstAddr[0] = fromClient ? 2 : 1;
-  v.srcPort = fromClient ? 40000 : 80;
-  v.dstPort = fromClient ? 80 : 40000;
-  v.protocol = 6;
-  v.tcpFlags = flags;
-  v.tcpSeq = seq;
-  v.tcpAck = ack;
-  v.tcpWindow = window;
-  v.payloadLength = payload;
-  v.ipLength = 40 + payload;
-  v.ttl = 64;
-  return v;
+  return tcpPacketView(80, fromClient, flags, seq, ack, payload, window);
 }
 
 describe('TCP connection metrics, hand-made', () => {

@@ -100,3 +100,19 @@ export function tsharkHints(file: string, perPacket = true): Map<number, TsharkH
 
 /** Deterministic 32-bit PRNG (mulberry32) for fuzzing with a fixed seed: the export tests' one. */
 export { seededRandom } from '../export/export-test-kit.js';
+
+/** The shared captures with DNS, HTTP and TLS that the hint tests compare with tshark. */
+export const HINT_CAPTURES: readonly string[] = [
+  'realistic/zeek_wikipedia.pcap',
+  'realistic/suricata_tls-browsing.pcap',
+  'realistic/zeek_http_methods.pcap',
+  'realistic/suricata_community-id-ipv6.pcap',
+  'realistic/suricata_http-base64-mixed.pcap',
+  'realistic/zeek_http_bro.org.pcap',
+  'encap/zeek_ipv6-fragmented-dns.pcap',
+  'encap/zeek_pppoe-over-qinq.pcap',
+  'realistic/zeek_smtp.pcap',
+  'realistic/zeek_var-services-std-ports.pcap',
+  'encap/arkime_v6-http.pcap',
+  'encap/zeek_vxlan-encapsulated-http.pcap',
+];

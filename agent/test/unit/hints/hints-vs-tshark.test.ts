@@ -1,3 +1,4 @@
+import { HINT_CAPTURES } from './hint-test-kit.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -28,20 +29,7 @@ import { type TsharkHintFrame, payloadsOf, tsharkAvailable, tsharkHints } from '
  *   parsers must not report HTTP there.
  */
 
-const CAPTURES = [
-  'realistic/zeek_wikipedia.pcap',
-  'realistic/suricata_tls-browsing.pcap',
-  'realistic/zeek_http_methods.pcap',
-  'realistic/suricata_community-id-ipv6.pcap',
-  'realistic/suricata_http-base64-mixed.pcap',
-  'realistic/zeek_http_bro.org.pcap',
-  'encap/zeek_ipv6-fragmented-dns.pcap',
-  'encap/zeek_pppoe-over-qinq.pcap',
-  'realistic/zeek_smtp.pcap',
-  'realistic/zeek_var-services-std-ports.pcap',
-  'encap/arkime_v6-http.pcap',
-  'encap/zeek_vxlan-encapsulated-http.pcap',
-];
+const CAPTURES = HINT_CAPTURES;
 
 const SMALL_LIMITS = { dnsNameBytes: 5, httpHostBytes: 5, tlsSniBytes: 5, tlsAlpnBytes: 1 };
 

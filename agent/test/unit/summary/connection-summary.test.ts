@@ -10,6 +10,7 @@
  *   is counted once, from its closing record, with its final outcome;
  * - a sketch slot handed to a new service starts with empty histograms.
  */
+import { tcpPacketView } from '../../helpers/tcp-packet-view.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -210,21 +211,7 @@ const PSH = 0x08;
 const ACK = 0x10;
 
 function tcpPacket(fromClient: boolean, flags: number, seq: number, ack: number, payload: number): PacketView {
-  const v = new PacketView();
-  v.ipVersion = 4;
-  v.srcAddr[0] = fromClient ? 0x0a000001 : 0x0a000002;
-  v.dstAddr[0] = fromClient ? 0x0a000002 : 0x0a000001;
-  v.srcPort = fromClient ? 40000 : 8443;
-  v.dstPort = fromClient ? 8443 : 40000;
-  v.protocol = 6;
-  v.tcpFlags = flags;
-  v.tcpSeq = seq;
-  v.tcpAck = ack;
-  v.tcpWindow = 1000;
-  v.payloadLength = payload;
-  v.ipLength = 40 + payload;
-  v.ttl = 64;
-  return v;
+  return tcpPacketView(8443, fromClient, flags, seq, ack, payload);
 }
 
 describe('closing records through a real flow table', () => {
