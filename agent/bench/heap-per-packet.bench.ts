@@ -22,11 +22,14 @@ import { DecodeStatus } from '../src/decode/decode-status.js';
 import { PacketView } from '../src/decode/packet-view.js';
 import type { FlowRecord, FlowRecordSink } from '../src/flow/flow-record.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../src/meter/flow-meter.js';
+import { IpfixMessageBuilder } from '../src/export/ipfix/message-builder.js';
+import { UniflowSplitter } from '../src/export/uniflow-splitter.js';
+import { NullTransport } from '../test/unit/export/export-test-kit.js';
 import { median } from './bench-format.js';
 import { InMemoryCapture } from './in-memory-capture.js';
 
 export interface HeapResult {
-  target: 'meter' | 'decode';
+  target: 'meter' | 'decode' | 'export';
   file: string;
   /** Packets per measured window, and the windows measured. */
   packets: number;
@@ -72,8 +75,8 @@ const { values } = parseArgs({
 });
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
-if (values.file === undefined || (values.target !== 'meter' && values.target !== 'decode')) {
-  throw new Error('usage: heap-per-packet.bench.js --file X.pcap --target meter|decode [--packets N] [--warmup N] [--windows K]');
+if (values.file === undefined || (values.target !== 'meter' && values.target !== 'decode' && values.target !== 'export')) {
+  throw new Error('usage: heap-per-packet.bench.js --file X.pcap --target meter|decode|export [--packets N] [--warmup N] [--windows K]');
 }
 const target = values.target;
 const measured = Number(values.packets ?? 2_000_000);
@@ -85,7 +88,20 @@ packet.data = capture.data;
 packet.linkType = capture.linkType;
 
 const view = new PacketView();
-const meter = new FlowMeter(flowMeterOptionsFromConfig(defaultConfig()), new NullSink());
+// 'export': the whole path a packet's record takes in `tapflow run`, with the default
+// configuration: flow table → uniflow splitter → IPFIX builder (connection templates) → a
+// transport that drops the messages (no socket or file: their I/O is not the packet path).
+const meter = new FlowMeter(flowMeterOptionsFromConfig(defaultConfig()), target === 'export' ? exportSink() : new NullSink());
+
+function exportSink(): FlowRecordSink {
+  const builder = new IpfixMessageBuilder({
+    transports: [new NullTransport()],
+    exportTimeSeconds: () => 1_700_000_000,
+    connectionFields: true,
+    maxHintTextBytes: 64,
+  });
+  return new UniflowSplitter(builder);
+}
 let cursor = 0;
 let shiftUs = 0;
 let okPackets = 0;
@@ -99,7 +115,7 @@ function feed(count: number): void {
     packet.capLen = capLens[i]!;
     packet.wireLen = wireLens[i]!;
     packet.tsUs = tsUs[i]! + shiftUs;
-    if (target === 'meter') {
+    if (target !== 'decode') {
       meter.handlePacket(packet);
     } else if (decodePacket(packet.data, packet.offset, packet.capLen, packet.wireLen, packet.linkType, view) === DecodeStatus.OK) {
       okPackets++;
@@ -118,7 +134,7 @@ function feedInChunks(count: number): void {
 // Warm-up through the same measuring path: JIT tiers up (until `feed` itself is optimised, calls
 // run in the interpreter and box numbers), inline caches settle, the flow table fills.
 await measureWindow(() => feedInChunks(warmup));
-const okBefore = target === 'meter' ? meter.counters.meteredPackets : okPackets;
+const okBefore = target !== 'decode' ? meter.counters.meteredPackets : okPackets;
 const baseline = await measureWindow(() => {});
 const windows: WindowMeasure[] = [];
 for (let w = 0; w < windowCount; w++) windows.push(await measureWindow(() => feedInChunks(measured)));
@@ -139,8 +155,8 @@ const result: HeapResult = {
   gcCount: windows.reduce((sum, w) => sum + w.gcCount, 0),
   observedGcCount: windows.reduce((sum, w) => sum + w.observedGcCount, 0),
   packetsPerSecond: measured / (median(windows.map((w) => w.elapsedMs)) / 1000),
-  okPackets: (target === 'meter' ? meter.counters.meteredPackets : okPackets) - okBefore,
-  flowsCreated: target === 'meter' ? meter.table.counters.flowsCreated : null,
+  okPackets: (target !== 'decode' ? meter.counters.meteredPackets : okPackets) - okBefore,
+  flowsCreated: target !== 'decode' ? meter.table.counters.flowsCreated : null,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 

@@ -42,7 +42,7 @@ const { formatTable } = await import(join(distBench, 'bench-format.js'));
 const HEAP_CAPTURE_PACKETS = 250_000;
 
 const machine = machineInfo();
-const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null, live: null };
+const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null, live: null, encode: null, flood: null, fuzz: null };
 console.log(formatMachineInfo(machine));
 const softflowdVersion = spawnSync('softflowd', ['-h'], { encoding: 'utf8' });
 console.log(`softflowd: ${/version (\d+(?:\.\d+)*)/.exec(`${softflowdVersion.stdout}${softflowdVersion.stderr}`)?.[1] ?? 'not installed'}`);
@@ -67,7 +67,7 @@ if (only === 'all' || only === 'throughput') {
           (run.error ? `  FAILED: ${run.error}` : ''),
       ),
   });
-  results.throughput = { captures: captures.map((c) => c.truth), runs };
+  results.throughput = { captures: captures.map((c) => ({ ...c.truth, scenario: c.scenario })), runs };
   console.log(`\nOffline replay throughput (whole process, median of ${values.rounds} alternating rounds; pps = packets / wall time)`);
   console.log(formatThroughputTable(captures, runs));
   console.log('tapflow: node agent/dist/src/cli/main.js replay FILE --out X.ipfix --summary-json (default config)');
@@ -80,7 +80,7 @@ if (only === 'all' || only === 'heap') {
   results.heap = [];
   for (const scenario of SCENARIOS) {
     const capture = captureFor(scenario, HEAP_CAPTURE_PACKETS);
-    for (const target of ['decode', 'meter']) {
+    for (const target of ['decode', 'meter', 'export']) {
       const child = spawnSync(process.execPath, ['--expose-gc', script, '--file', capture.path, '--target', target, '--packets', values['heap-packets']], {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
@@ -96,7 +96,7 @@ if (only === 'all' || only === 'heap') {
       results.heap.push({ scenario, ...r });
       rows.push([
         scenario,
-        target === 'meter' ? 'decode + flow (FlowMeter)' : 'decodePacket',
+        target === 'export' ? 'decode + flow + IPFIX export' : target === 'meter' ? 'decode + flow (FlowMeter)' : 'decodePacket',
         r.bytesPerPacket.toFixed(3),
         `${r.minBytesPerPacket.toFixed(3)}-${r.maxBytesPerPacket.toFixed(3)}`,
         String(r.gcCount),
@@ -165,6 +165,10 @@ if (only === 'all' || only === 'flood') {
   console.log(formatFloodTable(runs));
   console.log(`${FLOOD_TABLE_NOTES}\n`);
 }
+
+const { formatBenchSummary } = await import(join(distBench, 'bench-summary.js'));
+console.log('\nSummary: tapflow against its reference in this same run (ratio > 1: tapflow higher)');
+console.log(formatBenchSummary(results));
 
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
