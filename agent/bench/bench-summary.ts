@@ -6,6 +6,7 @@
  */
 import type { HeapResult } from './heap-per-packet.bench.js';
 import type { EncodeResult } from './ipfix-encode.bench.js';
+import type { FloodBenchRun } from './flood.bench.js';
 import type { LiveRun } from './live-capture.bench.js';
 import { LIVE_RATES } from './live-capture.bench.js';
 import { rateLabel } from './live-capture-table.js';
@@ -18,7 +19,7 @@ export interface BenchResults {
   heap: (HeapResult & { scenario: string })[] | null;
   live: { runs: LiveRun[] } | null;
   encode: EncodeResult[] | null;
-  flood: { packets: number; packetsPerSecond: number; rssWarmMiB: number; rssMaxMiB: number; evictions: number } | null;
+  flood: FloodBenchRun[] | null;
   fuzz: FuzzReport | null;
 }
 
@@ -49,10 +50,14 @@ export function formatBenchSummary(results: BenchResults): string {
       rows.push([`live drop %, ${rateLabel(ratePps)}`, t === null ? 'n/a' : t.toFixed(2), s === null ? 'n/a' : `${s.toFixed(2)} (softflowd)`, '-']);
     }
   }
-  if (results.flood !== null) {
-    const f = results.flood;
-    rows.push([`flood ${count(f.packets)} new flows: RSS after warm-up → max, MiB`, `${f.rssWarmMiB.toFixed(0)} → ${f.rssMaxMiB.toFixed(0)}`, 'flat (target)', ratio(f.rssMaxMiB, f.rssWarmMiB)]);
-    rows.push([`flood: pps, evictions`, `${count(f.packetsPerSecond)}, ${count(f.evictions)}`, '-', '-']);
+  const floods = (results.flood ?? []).filter((run) => run.error === null);
+  if (floods.length > 0) {
+    const mib = (bytes: number): string => (bytes / 1_048_576).toFixed(0);
+    const warm = median(floods.map((run) => run.rss.warmupRssBytes));
+    const max = median(floods.map((run) => run.rss.warmupRssBytes + run.rss.growthAfterWarmupBytes));
+    const f = floods[0]!;
+    rows.push([`flood ${count(f.packets)} new flows: RSS after warm-up → max after, MiB`, `${mib(warm)} → ${mib(max)}`, 'flat (target)', ratio(max, warm)]);
+    rows.push(['flood: replay pps, evictions, conserved', `${count(median(floods.map((run) => run.replayPps)))}, ${count(f.evictions)}, ${floods.every((run) => run.conserved)}`, '-', '-']);
   }
   if (results.heap !== null) {
     for (const h of results.heap.filter((r) => r.target === 'export')) {
