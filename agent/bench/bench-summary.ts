@@ -7,6 +7,7 @@
 import type { HeapResult } from './heap-per-packet.bench.js';
 import type { EncodeResult } from './ipfix-encode.bench.js';
 import type { FloodBenchRun } from './flood.bench.js';
+import type { SoakResult } from './soak.bench.js';
 import type { LiveRun } from './live-capture.bench.js';
 import { LIVE_RATES } from './live-capture.bench.js';
 import { rateLabel } from './live-capture-table.js';
@@ -21,6 +22,7 @@ export interface BenchResults {
   encode: EncodeResult[] | null;
   flood: FloodBenchRun[] | null;
   fuzz: FuzzReport | null;
+  soak: SoakResult | null;
 }
 
 const count = (v: number): string => Math.round(v).toLocaleString('en-US');
@@ -58,6 +60,11 @@ export function formatBenchSummary(results: BenchResults): string {
     const f = floods[0]!;
     rows.push([`flood ${count(f.packets)} new flows: RSS after warm-up → max after, MiB`, `${mib(warm)} → ${mib(max)}`, 'flat (target)', ratio(max, warm)]);
     rows.push(['flood: replay pps, evictions, conserved', `${count(median(floods.map((run) => run.replayPps)))}, ${count(f.evictions)}, ${floods.every((run) => run.conserved)}`, '-', '-']);
+  }
+  if (results.soak !== null && results.soak.error === null) {
+    const k = results.soak;
+    rows.push([`soak ${k.minutes} min: RSS max last minute, MiB`, k.rssLastMinuteMiB.toFixed(1), `${k.rssFirstMinuteMiB.toFixed(1)} (first minute)`, ratio(k.rssLastMinuteMiB, k.rssFirstMinuteMiB)]);
+    rows.push(['soak: health lateness max / drift ms, export gap records', `${k.maxDriftMs} / ${k.finalDriftMs}, ${k.sequenceGapRecords}`, 'small / 0, 0 (target)', '-']);
   }
   if (results.heap !== null) {
     for (const h of results.heap.filter((r) => r.target === 'export')) {

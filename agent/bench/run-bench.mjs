@@ -3,7 +3,7 @@
 //   1. offline replay throughput, tapflow vs softflowd, on three generated captures;
 //   2. heap bytes per packet on the decode and decode+flow paths after warm-up;
 //   3. live capture on a veth at fixed replay rates, tapflow vs softflowd (root only).
-// Options: --only throughput|heap|live|encode|flood|fuzz, --encode-records N, --packets N (per throughput capture), --rounds N,
+// Options: --only throughput|heap|live|encode|flood|fuzz|soak, --encode-records N, --packets N (per throughput capture), --rounds N,
 //          --heap-packets N (per measured window), --live-packets N, --live-rounds N,
 //          --json FILE (raw results).
 // Environment: TAPFLOW_BENCH_DIR caches the generated captures (default $TMPDIR/tapflow-bench).
@@ -32,7 +32,7 @@ const { values } = parseArgs({
   },
 });
 const only = values.only ?? 'all';
-if (!['all', 'throughput', 'heap', 'live', 'fuzz', 'encode', 'flood'].includes(only)) throw new Error(`--only must be throughput, heap, live, encode, flood or fuzz, got ${only}`);
+if (!['all', 'throughput', 'heap', 'live', 'fuzz', 'encode', 'flood', 'soak'].includes(only)) throw new Error(`--only must be throughput, heap, live, encode, flood, fuzz or soak, got ${only}`);
 
 const { machineInfo, formatMachineInfo } = await import(join(distBench, 'machine-info.js'));
 const { SCENARIOS, benchCapture, defaultCacheDir } = await import(join(distBench, 'bench-captures.js'));
@@ -42,7 +42,7 @@ const { formatTable } = await import(join(distBench, 'bench-format.js'));
 const HEAP_CAPTURE_PACKETS = 250_000;
 
 const machine = machineInfo();
-const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null, live: null, encode: null, flood: null, fuzz: null };
+const results = { machine, startedAt: new Date().toISOString(), throughput: null, heap: null, live: null, encode: null, flood: null, fuzz: null, soak: null };
 console.log(formatMachineInfo(machine));
 const softflowdVersion = spawnSync('softflowd', ['-h'], { encoding: 'utf8' });
 console.log(`softflowd: ${/version (\d+(?:\.\d+)*)/.exec(`${softflowdVersion.stdout}${softflowdVersion.stderr}`)?.[1] ?? 'not installed'}`);
@@ -164,6 +164,20 @@ if (only === 'all' || only === 'flood') {
   console.log(`\nFlood: every packet a new flow, ${options.packets.toLocaleString('en-US')} packets streamed through replay (no files on disk)`);
   console.log(formatFloodTable(runs));
   console.log(`${FLOOD_TABLE_NOTES}\n`);
+}
+
+if (only === 'all' || only === 'soak') {
+  // Live capture for TAPFLOW_SOAK_MINUTES (default 10) of looped replay: RSS/heap first vs last minute, health drift, export gaps.
+  const { runSoak, formatSoakTable, soakOptionsFromEnv, SOAK_SKIP } = await import(join(distBench, 'soak.bench.js'));
+  if (SOAK_SKIP) {
+    console.log(`\nSoak: ${SOAK_SKIP}`);
+  } else {
+    const options = soakOptionsFromEnv();
+    const soak = await runSoak(options, (line) => console.error(line));
+    results.soak = soak;
+    console.log(`\nSoak: tapflow run on a veth for ${options.minutes} min, demo rush looped at ${options.ratePps} pps, health every 10 s over MQTT, IPFIX over UDP`);
+    console.log(formatSoakTable(soak));
+  }
 }
 
 const { formatBenchSummary } = await import(join(distBench, 'bench-summary.js'));
