@@ -125,7 +125,7 @@ export class FlowStore {
   readonly dnsQueryType: Uint16Array;
   readonly dnsResponseCode: Uint8Array;
   readonly httpStatusCode: Uint16Array;
-  /** The ServerHello's version, else the ClientHello's highest offered (see HINT_SERVER_VERSION). */
+  /** The ServerHello's version, else the ClientHello's highest offered (see flow-hints.ts mergeTls). */
   readonly tlsVersion: Uint16Array;
 
   private readonly freeSlots: Int32Array;

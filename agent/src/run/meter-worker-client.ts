@@ -64,6 +64,14 @@ export class MeterWorkerClient {
     return reply.result;
   }
 
+  /** The worker failed (its own error reply, or the thread's 'error' event): answer everyone, tell onFailure once. */
+  fail(failure: MeterWorkerError): void {
+    if (this.failure !== null) return;
+    this.failure = failure;
+    this.settleAll(new Error(`the meter failed: ${failure.message}`));
+    this.onFailure(failure);
+  }
+
   /** Asks the worker to stop; resolves with its final report (null if it failed or exited without one). */
   stop(): Promise<MeterWorkerReport | null> {
     // A failed or exited worker sends no final report: do not wait for one.
@@ -83,9 +91,7 @@ export class MeterWorkerClient {
 
   private onReply(reply: MeterWorkerReply): void {
     if (reply.type === 'error') {
-      this.failure = reply;
-      this.settleAll(new Error(`the meter failed: ${reply.message}`));
-      this.onFailure(reply);
+      this.fail(reply);
       return;
     }
     if (reply.type === 'report') {

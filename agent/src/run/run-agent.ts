@@ -81,10 +81,7 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     const workerData: MeterWorkerData = { config, ringBuffer: ring.buffer };
     const worker = new Worker(new URL('./meter-worker.js', import.meta.url), { workerData });
     const meter = new MeterWorkerClient(worker);
-    worker.on('error', (error) => {
-      meter.failure = { type: 'error', message: error.message, code: (error as { code?: string }).code ?? null };
-      stop.abort();
-    });
+    worker.on('error', (error) => meter.fail({ type: 'error', message: error.message, code: (error as { code?: string }).code ?? null }));
     meter.onFailure = (failure) => {
       process.stderr.write(`tapflow: meter failed: ${failure.message}; stopping\n`);
       stop.abort();
@@ -172,7 +169,6 @@ export async function runAgent(config: Config, options: RunOptions): Promise<num
     // Every flow is exported: the final summary and health hold them, then the offline status.
     await fleet?.stop();
     await worker.terminate();
-    if (meter.failure !== null) process.stderr.write(`tapflow: meter failed: ${meter.failure.message}\n`);
     return finish(reloader.config, options, opened, ring, final ?? meter.latest, started, packetsBeforeStart, meter.failure !== null || final === null);
   } finally {
     for (const o of opened) o.close();

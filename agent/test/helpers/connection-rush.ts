@@ -1,4 +1,5 @@
 import { FrameSpec, IPPROTO_TCP, PcapWriter, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, frameBytesFor, ipLengthBytes, writeFrame } from './pcap-writer.js';
+import { ConnectionOutcome as Outcome } from '../../src/flow/flow-record.js';
 import { Xorshift32 } from './traffic-generator.js';
 import { canonicalAddress } from './tshark-truth.js';
 
@@ -19,6 +20,16 @@ import { canonicalAddress } from './tshark-truth.js';
 
 export type ConnectionOutcome = 'completed' | 'reset_by_server' | 'reset_by_client' | 'rejected' | 'syn_unanswered' | 'mid_stream';
 export const CONNECTION_OUTCOMES: readonly ConnectionOutcome[] = ['completed', 'reset_by_server', 'reset_by_client', 'rejected', 'syn_unanswered', 'mid_stream'];
+
+/** The flow table's ConnectionOutcome code each generated outcome must come out as. */
+export const RUSH_OUTCOME_CODES: Readonly<Record<ConnectionOutcome, number>> = {
+  completed: Outcome.COMPLETED,
+  reset_by_server: Outcome.RESET_BY_SERVER,
+  reset_by_client: Outcome.RESET_BY_CLIENT,
+  rejected: Outcome.REJECTED,
+  syn_unanswered: Outcome.SYN_UNANSWERED,
+  mid_stream: Outcome.MID_STREAM,
+};
 
 /** What one direction of a connection carried, as the probe saw it. */
 export interface DirectionTruth {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { CapturedPacket } from '../../src/capture/captured-packet.js';
 
 /** One record of a classic pcap file (tests only: allocates freely). */
 export interface TestPacket {
@@ -36,4 +37,17 @@ export function readClassicPcap(path: string): TestCapture | null {
     at += 16 + capLen;
   }
   return { linkType, packets };
+}
+
+/** The capture's packets as the meter takes them (one CapturedPacket each). */
+export function toCapturedPackets(capture: TestCapture): CapturedPacket[] {
+  return capture.packets.map((p) => {
+    const packet = new CapturedPacket();
+    packet.data = p.data;
+    packet.capLen = p.data.length;
+    packet.wireLen = p.wireLen;
+    packet.tsUs = p.tsUs;
+    packet.linkType = capture.linkType;
+    return packet;
+  });
 }

@@ -11,9 +11,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConnectionOutcome } from '../../src/flow/flow-record.js';
 import { hasTool, NFCAPD_MISSING, nfdumpFlows, startNfcapd, tempDir, TSHARK_MISSING } from '../helpers/collectors.js';
-import { type ConnectionOutcome as RushOutcome, type ConnectionTruth, writeConnectionRush } from '../helpers/connection-rush.js';
+import { type ConnectionTruth, RUSH_OUTCOME_CODES, writeConnectionRush } from '../helpers/connection-rush.js';
 import { runTapflow } from '../helpers/run-tapflow.js';
 import { enterpriseNumber, field, tsharkIpfixFields, type TsharkIpfixRecord } from '../helpers/tshark-ipfix-fields.js';
 import { canonicalAddress } from '../helpers/tshark-truth.js';
@@ -24,14 +23,7 @@ const REVERSE = 0x4000;
 /** tapflow-elements.ts ids. */
 const E = { outcome: 1, synRetries: 2, serverRtt: 3, clientRtt: 4, retransPackets: 9, retransOctets: 10, outOfOrder: 11 } as const;
 
-const OUTCOME_OF: Record<RushOutcome, number> = {
-  completed: ConnectionOutcome.COMPLETED,
-  reset_by_server: ConnectionOutcome.RESET_BY_SERVER,
-  reset_by_client: ConnectionOutcome.RESET_BY_CLIENT,
-  rejected: ConnectionOutcome.REJECTED,
-  syn_unanswered: ConnectionOutcome.SYN_UNANSWERED,
-  mid_stream: ConnectionOutcome.MID_STREAM,
-};
+const OUTCOME_OF = RUSH_OUTCOME_CODES;
 
 const skip = !hasTool('tshark') ? TSHARK_MISSING : false;
 

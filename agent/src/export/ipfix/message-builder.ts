@@ -19,6 +19,7 @@ import { HINT_TEXT_MAX_BYTES } from '../../flow/flow-record.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { FlowMessageBuilder, MessageBuilderStats, MeteringStatisticsSource } from '../flow-message-builder.js';
 import type { MessageTransport } from '../message-transport.js';
+import { paddingTo4 } from '../set-padding.js';
 import type { MessageBuilderOptions } from './message-builder-options.js';
 import { countOrZero, encodeSamplingDataSet, samplingTemplateFor, STATISTICS_TEMPLATE } from './options-templates.js';
 import { flowTemplates, templateFor, type FlowTemplates } from './flow-templates.js';
@@ -336,7 +337,8 @@ export class IpfixMessageBuilder implements FlowMessageBuilder {
   /** Ends the open data set, padded to 4 bytes (RFC 7011 §3.3.1): variable-length records may leave it unaligned. */
   private closeSet(): void {
     if (this.setStart < 0) return;
-    while ((this.offset - this.setStart) % 4 !== 0) this.buf[this.offset++] = 0;
+    const padding = paddingTo4(this.offset - this.setStart);
+    for (let i = 0; i < padding; i++) this.buf[this.offset++] = 0;
     this.view.setUint16(this.setStart + 2, this.offset - this.setStart);
   }
 

@@ -10,6 +10,7 @@
  * Data sets (4-byte header + whole records) and the template set are therefore multiples of 4
  * bytes, so no set padding is ever needed.
  */
+import { paddingTo4 } from '../set-padding.js';
 import { IE, REVERSE_IE, REVERSE_INFORMATION_ELEMENT_PEN, VARIABLE_LENGTH, withLength, type InformationElement } from './information-elements.js';
 
 export const TEMPLATE_SET_ID = 2;
@@ -259,7 +260,7 @@ export function encodeOptionsTemplateSets(templates: readonly IpfixTemplate[]): 
   const setLengths = templates.map((template) => {
     let length = 4 + 6;
     for (const field of template.fields) length += specifierBytes(field);
-    return length + ((4 - (length % 4)) % 4);
+    return length + paddingTo4(length);
   });
   const bytes = new Uint8Array(setLengths.reduce((sum, length) => sum + length, 0));
   const view = new DataView(bytes.buffer);

@@ -15,12 +15,12 @@ import { AgentError } from '../../core/errors.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { FlowMessageBuilder, MessageBuilderStats, SamplingAnnouncement } from '../flow-message-builder.js';
 import type { MessageTransport } from '../message-transport.js';
+import { paddingTo4 } from '../set-padding.js';
 import { NOW_CELL, SysUptimeClock } from '../sys-uptime-clock.js';
 import { encodeFlowRecord } from '../ipfix/record-encoder.js';
 import {
   encodeSamplingOptionsDataFlowSet,
   FLOWSET_HEADER_BYTES,
-  paddingTo4,
   V9_HEADER_BYTES,
   V9_IPV4_TEMPLATE,
   V9_IPV6_TEMPLATE,

@@ -13,6 +13,7 @@
  * Records are 63 (IPv4) and 87 (IPv6) bytes, so data FlowSets are padded to 4 bytes at their end
  * (RFC 3954 §5.3); the padding is shorter than a record, so collectors never mistake it for one.
  */
+import { paddingTo4 } from '../set-padding.js';
 
 export const V9_VERSION = 9;
 export const V9_HEADER_BYTES = 20;
@@ -119,10 +120,6 @@ export const V9_IPV6_TEMPLATE = defineTemplate(V9_TEMPLATE_ID_IPV6, 6, [
   ...ONE_BYTE_FIELDS,
 ]);
 
-/** Bytes of padding that bring `lengthBytes` to a multiple of 4. */
-export function paddingTo4(lengthBytes: number): number {
-  return (4 - (lengthBytes & 3)) & 3;
-}
 
 /** Template FlowSet (id 0) with both templates: one template record each. */
 function encodeTemplateFlowSet(templates: readonly V9Template[]): Uint8Array {

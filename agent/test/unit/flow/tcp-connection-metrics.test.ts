@@ -21,20 +21,13 @@ import { ConnectionOutcome, FlowEndReason, FlowRecord, type FlowRecordSink } fro
 import { FlowTable } from '../../../src/flow/flow-table.js';
 import { FlowMeter, flowMeterOptionsFromConfig } from '../../../src/meter/flow-meter.js';
 import { tempDir } from '../../helpers/collectors.js';
-import { type ConnectionOutcome as RushOutcome, type ConnectionTruth, writeConnectionRush } from '../../helpers/connection-rush.js';
-import { readClassicPcap, type TestCapture } from '../../helpers/read-classic-pcap.js';
+import { type ConnectionTruth, RUSH_OUTCOME_CODES, writeConnectionRush } from '../../helpers/connection-rush.js';
+import { readClassicPcap, toCapturedPackets } from '../../helpers/read-classic-pcap.js';
 import { canonicalAddress } from '../../helpers/tshark-truth.js';
 
 const RUSH = { seed: 7007, connections: 400, ipv6Share: 0.3, vlanShare: 0.3, retransmitShare: 0.3, outOfOrderShare: 0.3 } as const;
 
-const OUTCOME_OF: Record<RushOutcome, number> = {
-  completed: ConnectionOutcome.COMPLETED,
-  reset_by_server: ConnectionOutcome.RESET_BY_SERVER,
-  reset_by_client: ConnectionOutcome.RESET_BY_CLIENT,
-  rejected: ConnectionOutcome.REJECTED,
-  syn_unanswered: ConnectionOutcome.SYN_UNANSWERED,
-  mid_stream: ConnectionOutcome.MID_STREAM,
-};
+const OUTCOME_OF = RUSH_OUTCOME_CODES;
 
 /** A copy of every field of one (two-direction) record. */
 type Copied = { [K in keyof FlowRecord]: FlowRecord[K] extends Uint32Array ? number[] : FlowRecord[K] };
@@ -78,17 +71,6 @@ function truthKey(t: ConnectionTruth): string {
   return `${t.vlanId}|${t.clientAddr}|${t.clientPort}|${t.serverAddr}|${t.serverPort}`;
 }
 
-function toCapturedPackets(capture: TestCapture): CapturedPacket[] {
-  return capture.packets.map((p) => {
-    const packet = new CapturedPacket();
-    packet.data = p.data;
-    packet.capLen = p.data.length;
-    packet.wireLen = p.wireLen;
-    packet.tsUs = p.tsUs;
-    packet.linkType = capture.linkType;
-    return packet;
-  });
-}
 
 /** Replays the capture through a meter with default settings but these timeouts; returns the records per connection, in order. */
 function replay(packets: CapturedPacket[], activeTimeoutUs: number, expiryTickUs: number): { byConnection: Map<string, Copied[]>; sink: TeeSink } {

@@ -24,7 +24,7 @@ import { FlowMeter, flowMeterOptionsFromConfig } from '../../../src/meter/flow-m
 import { summarizingSink, TrafficSummary, type SummaryTake } from '../../../src/summary/traffic-summary.js';
 import { tempDir } from '../../helpers/collectors.js';
 import { type ConnectionOutcome as RushOutcome, type ConnectionTruth, writeConnectionRush } from '../../helpers/connection-rush.js';
-import { readClassicPcap } from '../../helpers/read-classic-pcap.js';
+import { readClassicPcap, toCapturedPackets } from '../../helpers/read-classic-pcap.js';
 import { emptyOutcomes, exactQuantile, OUTCOMES, withinHistogramError } from './summary-test-kit.js';
 
 const RUSH = { seed: 7305, connections: 1500, ipv6Share: 0.3, vlanShare: 0.2, retransmitShare: 0.3, outOfOrderShare: 0.2 } as const;
@@ -86,18 +86,10 @@ function truthByService(truths: ConnectionTruth[]): Map<string, ServiceTruth> {
   return services;
 }
 
-function toCapturedPackets(path: string): CapturedPacket[] {
+function capturedPacketsOf(path: string): CapturedPacket[] {
   const capture = readClassicPcap(path);
   assert.ok(capture !== null);
-  return capture.packets.map((p) => {
-    const packet = new CapturedPacket();
-    packet.data = p.data;
-    packet.capLen = p.data.length;
-    packet.wireLen = p.wireLen;
-    packet.tsUs = p.tsUs;
-    packet.linkType = capture.linkType;
-    return packet;
-  });
+  return toCapturedPackets(capture);
 }
 
 /** Replays the packets through a default meter with these timeouts into one summary interval. */
@@ -134,7 +126,7 @@ before(() => {
   tmp = tempDir('tapflow-connection-summary-');
   const path = join(tmp.dir, 'rush.pcap');
   truths = writeConnectionRush(path, RUSH);
-  packets = toCapturedPackets(path);
+  packets = capturedPacketsOf(path);
   services = truthByService(truths);
 });
 after(() => tmp.remove());
