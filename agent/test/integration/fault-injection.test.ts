@@ -197,7 +197,7 @@ describe('fault injection: tapflow run on a live veth capture', { skip: SKIP }, 
     }
   });
 
-  it('the MQTT broker restarted under capture load: health seq goes on, the gap is the outbox\'s drop count, flows all exported', { skip: !hasMosquitto() && MOSQUITTO_MISSING }, async (t) => {
+  it('the MQTT broker restarted under capture load: health seq goes on, the gap is the outbox\'s drop count (+ at most one in flight), flows all exported', { skip: !hasMosquitto() && MOSQUITTO_MISSING }, async (t) => {
     const broker: MosquittoBroker = await startMosquitto({ persistent: true });
     const probe = 'faults-1';
     const healthTopic = `tapflow/${probe}/health`;
@@ -236,7 +236,11 @@ describe('fault injection: tapflow run on a live veth capture', { skip: SKIP }, 
       const dropped = (later.value.outbox as { dropped: number }).dropped;
       t.diagnostic(`health ${lastBefore} before the stop, ${firstAfter} first after; outbox dropped ${dropped}`);
       assert.ok(dropped >= 1, 'the outage overflowed the outbox');
-      assert.equal(firstAfter - lastBefore - 1, dropped, `the gap ${lastBefore} → ${firstAfter} is exactly the dropped count`);
+      // Health is QoS 0: a message already written to the socket while the broker shuts down is
+      // lost unacknowledged, which no client can count. The stop follows a message closely, so at
+      // most that one can be in flight (seen once in CI under load); every other lost one is counted.
+      const uncounted = firstAfter - lastBefore - 1 - dropped;
+      assert.ok(uncounted === 0 || uncounted === 1, `the gap ${lastBefore} → ${firstAfter} is the dropped count (${dropped}), plus at most one in flight at the stop`);
 
       const { summary, status, stderr } = await stopAgent(agent);
       assert.equal(status, 0, stderr);
